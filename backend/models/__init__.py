@@ -1,0 +1,15 @@
+"""All tables; importing this module registers them on Base.metadata."""
+
+from backend.models.base import Base
+from backend.models.billing import Bill, FeeRate, Payment
+from backend.models.community import Building, Community, Household, HouseholdPhone, Unit
+from backend.models.counter import Counter
+from backend.models.outbox import Notification
+from backend.models.people import ApiToken, ChatIdentity, InviteCode, Resident, Staff
+from backend.models.ticket import Attachment, Ticket, TicketCategory, TicketEvent
+
+__all__ = [
+    "ApiToken", "Attachment", "Base", "Bill", "Building", "ChatIdentity", "Community", "Counter",
+    "FeeRate", "Household", "HouseholdPhone", "InviteCode", "Notification", "Payment", "Resident",
+    "Staff", "Ticket", "TicketCategory", "TicketEvent", "Unit",
+]

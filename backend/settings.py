@@ -1,0 +1,75 @@
+"""Runtime settings, read from GUANJIA_* environment variables (and .env)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GUANJIA_", env_file=".env", extra="ignore")
+
+    environment: str = "development"  # development | production
+    database_url: str = "sqlite:///./var/guanjia.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    admin_token: str = "change-me"
+    secret_key: str = "change-me"  # signs web chat ids and invite codes
+    default_community: str = "demo"
+    demo_mode: bool = False
+    timezone: str = "Asia/Shanghai"
+
+    nlu: str = "builtin"
+    nlu_cache_dir: Path = Path("./var/nlu-cache")
+    nlu_timeout_seconds: float = 0.5
+
+    # Ticket rules
+    emergency_respond_minutes: int = 15
+    emergency_resolve_minutes: int = 24 * 60
+    escalation_step_minutes: int = 60
+    emergency_escalation_step_minutes: int = 15
+    remind_before_minutes: int = 10
+    auto_close_resolved_days: int = 3
+    sweep_interval_seconds: float = 30.0
+    hotline: str = "400-800-1234"
+    invite_code_ttl_hours: int = 72
+
+    # Channels (used by bot/)
+    telegram_token: str = ""
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_webhook_secret: str = ""
+    wechat_app_id: str = ""
+    wechat_app_secret: str = ""
+    wechat_token: str = ""
+    wechat_encoding_aes_key: str = ""
+    wechat_api_url: str = "https://api.weixin.qq.com"
+    wecom_corp_id: str = ""
+    wecom_secret: str = ""
+    wecom_agent_id: str = ""
+    wecom_token: str = ""
+    wecom_encoding_aes_key: str = ""
+    wecom_api_url: str = "https://qyapi.weixin.qq.com"
+
+    media_dir: Path = Path("./var/media")
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        if self.environment == "production":
+            for name in ("admin_token", "secret_key"):
+                if getattr(self, name) in PLACEHOLDER_SECRETS:
+                    raise ValueError(f"GUANJIA_{name.upper()} must be set in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
