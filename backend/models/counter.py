@@ -11,8 +11,6 @@ from backend.models.base import Base, BigId
 class Counter(Base):
     __tablename__ = "counter"
 
-    community_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("community.id", ondelete="CASCADE"), primary_key=True
-    )
+    community_id: Mapped[int] = mapped_column(BigId, ForeignKey("community.id", ondelete="CASCADE"), primary_key=True)
     name: Mapped[str] = mapped_column(String(30), primary_key=True)
     value: Mapped[int] = mapped_column(default=0)

@@ -73,9 +73,15 @@ def seed_categories(session: Session, community_id: int, settings: Settings | No
             respond, resolve = settings.emergency_respond_minutes, settings.emergency_resolve_minutes
         session.add(
             TicketCategory(
-                community_id=community_id, code=spec.code, name_zh=spec.name_zh, name_en=spec.name_en,
-                kind=spec.kind, department=spec.department, respond_minutes=respond,
-                resolve_minutes=resolve, satisfaction_area=spec.area,
+                community_id=community_id,
+                code=spec.code,
+                name_zh=spec.name_zh,
+                name_en=spec.name_en,
+                kind=spec.kind,
+                department=spec.department,
+                respond_minutes=respond,
+                resolve_minutes=resolve,
+                satisfaction_area=spec.area,
             )
         )
         added += 1
