@@ -1,0 +1,133 @@
+"""Writing notifications into the outbox, and claiming them for delivery.
+
+Writers run inside the caller's transaction, so a change and the messages it
+causes commit together. Delivery workers claim rows with a lease, so two
+workers never send the same row and a crashed worker's rows come back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from backend.clock import Clock
+from backend.models import Notification
+
+
+@dataclass(frozen=True)
+class Recipient:
+    type: str  # resident | staff | department
+    resident_id: int | None = None
+    staff_id: int | None = None
+    department: str | None = None
+
+    @classmethod
+    def resident(cls, resident_id: int) -> Recipient:
+        return cls("resident", resident_id=resident_id)
+
+    @classmethod
+    def staff(cls, staff_id: int) -> Recipient:
+        return cls("staff", staff_id=staff_id)
+
+    @classmethod
+    def dept(cls, department: str) -> Recipient:
+        return cls("department", department=department)
+
+
+def enqueue(
+    session: Session, clock: Clock, community_id: int, to: Recipient, kind: str,
+    params: dict[str, Any], ticket_id: int | None = None,
+) -> Notification:
+    now = clock.now()
+    note = Notification(
+        community_id=community_id, created_at=now, recipient_type=to.type, resident_id=to.resident_id,
+        staff_id=to.staff_id, department=to.department, kind=kind, params=params, ticket_id=ticket_id,
+        status="pending", attempts=0, next_attempt_at=now,
+    )
+    session.add(note)
+    return note
+
+
+def enqueue_unique(
+    session: Session, clock: Clock, community_id: int, recipients: list[Recipient], kind: str,
+    params: dict[str, Any], ticket_id: int | None = None,
+) -> list[Notification]:
+    """Enqueue one notification per distinct recipient."""
+    seen: set[Recipient] = set()
+    out = []
+    for to in recipients:
+        if to in seen:
+            continue
+        seen.add(to)
+        out.append(enqueue(session, clock, community_id, to, kind, params, ticket_id))
+    return out
+
+
+def claim_due(
+    session: Session, clock: Clock, worker: str, limit: int = 50, lease_seconds: int = 60,
+    channel_filter: Any = None,
+) -> list[Notification]:
+    """Lease up to `limit` due notifications to `worker` (commit to make the lease visible)."""
+    now = clock.now()
+    query = (
+        select(Notification)
+        .where(
+            Notification.status == "pending",
+            Notification.next_attempt_at <= now,
+            or_(Notification.claimed_until.is_(None), Notification.claimed_until < now),
+        )
+        .order_by(Notification.next_attempt_at, Notification.id)
+        .limit(limit)
+    )
+    if channel_filter is not None:
+        query = query.where(channel_filter)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = list(session.scalars(query))
+    until = now + timedelta(seconds=lease_seconds)
+    for row in rows:
+        row.claimed_by, row.claimed_until = worker, until
+    session.flush()
+    return rows
+
+
+def mark_sent(session: Session, clock: Clock, note_id: int) -> None:
+    session.execute(
+        update(Notification).where(Notification.id == note_id)
+        .values(status="sent", sent_at=clock.now(), claimed_by=None, claimed_until=None)
+    )
+
+
+def mark_retry(session: Session, clock: Clock, note_id: int, error: str, delay_seconds: float,
+               max_attempts: int = 8) -> None:
+    note = session.get(Notification, note_id)
+    if note is None:
+        return
+    note.attempts += 1
+    note.error = error[:2000]
+    note.claimed_by, note.claimed_until = None, None
+    if note.attempts >= max_attempts:
+        note.status = "failed"
+    else:
+        note.next_attempt_at = clock.now() + timedelta(seconds=delay_seconds)
+
+
+def mark_unreachable(session: Session, clock: Clock, note_id: int, error: str) -> None:
+    session.execute(
+        update(Notification).where(Notification.id == note_id)
+        .values(status="unreachable", error=error[:2000], claimed_by=None, claimed_until=None,
+                sent_at=None)
+    )
+
+
+def pending_count(session: Session, before: datetime | None = None) -> int:
+    from sqlalchemy import func
+
+    q = select(func.count()).select_from(Notification).where(Notification.status == "pending")
+    if before is not None:
+        q = q.where(Notification.next_attempt_at <= before)
+    return int(session.scalar(q) or 0)
