@@ -1,0 +1,153 @@
+"""The demo community is exactly what the README and the other tests promise."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend.clock import FrozenClock
+from backend.domain import Department, Role
+from backend.models import (
+    Bill,
+    Building,
+    ChatIdentity,
+    Community,
+    FeeRate,
+    Household,
+    HouseholdPhone,
+    Payment,
+    Staff,
+    TicketCategory,
+    Unit,
+)
+from backend.services.categories import DEFAULT_CATEGORIES
+from backend.services.demo import billing_periods, seed_demo
+from backend.settings import Settings
+
+
+def _household(session: Session, label: str) -> Household:
+    return session.scalars(select(Household).where(Household.label == label)).one()
+
+
+def _owed(session: Session, household: Household) -> Decimal:
+    return session.scalar(select(func.sum(Bill.amount - Bill.paid_amount)).where(Bill.household_id == household.id))
+
+
+def test_places(session: Session, settings: Settings, clock: FrozenClock) -> None:
+    community = seed_demo(session, settings, clock)
+    session.commit()
+    assert (community.code, community.name) == ("demo", "和谐家园")
+    buildings = session.scalars(select(Building).order_by(Building.id)).all()
+    assert [(b.code, b.name) for b in buildings] == [(str(i), f"{i}号楼") for i in range(1, 7)]
+    assert session.scalar(select(func.count()).select_from(Unit)) == 12
+    assert session.scalar(select(func.count()).select_from(Household)) == 6 * 2 * 18 * 2 == 432
+
+    h = _household(session, "3-2-1502")
+    assert (h.room, h.floor, h.area_m2) == ("1502", 15, Decimal("126"))
+    assert session.get(Building, h.building_id).code == "3"
+    assert session.get(Unit, h.unit_id).code == "2"
+    assert [p.phone for p in h.phones] == ["13900321502"]
+    low = _household(session, "1-1-0101")
+    assert (low.floor, low.area_m2, [p.phone for p in low.phones]) == (1, Decimal("98"), ["13900110101"])
+    assert session.scalar(select(func.count(func.distinct(HouseholdPhone.phone)))) == 432
+
+
+def test_staff_and_stewards(session: Session, settings: Settings, clock: FrozenClock) -> None:
+    seed_demo(session, settings, clock)
+    staff = {s.login: s for s in session.scalars(select(Staff))}
+    assert set(staff) == {
+        "manager", "cs-lead", "cs1", "cs2", "sec-lead", "guard1", "guard2", "guard3",
+        "eng-lead", "tech1", "tech2", "tech3", "env-lead", "cleaner1", "gardener1",
+    }  # fmt: skip
+    assert (staff["manager"].role, staff["manager"].department) == (Role.MANAGER, Department.MANAGEMENT)
+    assert (staff["cs-lead"].role, staff["cs-lead"].department) == (Role.SUPERVISOR, Department.CUSTOMER_SERVICE)
+    assert (staff["cs2"].role, staff["cs2"].department) == (Role.AGENT, Department.CUSTOMER_SERVICE)
+    assert {s.department for s in staff.values() if s.login.startswith(("sec", "guard"))} == {Department.SECURITY}
+    assert {s.department for s in staff.values() if s.login.startswith(("eng", "tech"))} == {Department.ENGINEERING}
+    assert {staff[x].department for x in ("env-lead", "cleaner1", "gardener1")} == {Department.ENVIRONMENT}
+    assert [staff[x].role for x in ("sec-lead", "eng-lead", "env-lead")] == [Role.SUPERVISOR] * 3
+    assert all(s.name and s.phone and s.active for s in staff.values())
+    assert len({s.phone for s in staff.values()}) == 15
+
+    stewards = {b.code: b.steward_id for b in session.scalars(select(Building))}
+    assert stewards == {"1": staff["cs1"].id, "2": staff["cs1"].id, "3": staff["cs1"].id,
+                        "4": staff["cs2"].id, "5": staff["cs2"].id, "6": staff["cs2"].id}  # fmt: skip
+
+    codes = set(session.scalars(select(TicketCategory.code)))
+    assert codes == {c.code for c in DEFAULT_CATEGORIES}
+
+
+def test_bills(session: Session, settings: Settings, clock: FrozenClock) -> None:
+    clock.set(datetime(2026, 12, 1, 9, 0))
+    seed_demo(session, settings, clock)
+    session.commit()
+    rate = session.scalars(select(FeeRate)).one()
+    assert (rate.fee_type, rate.unit_price, rate.basis) == ("property", Decimal("2.80"), "per_m2")
+
+    assert billing_periods(clock.now()) == [f"2026-{m:02d}" for m in range(1, 13)]
+    assert session.scalar(select(func.count()).select_from(Bill)) == 432 * 12
+    assert set(session.scalars(select(Bill.period))) == set(billing_periods(clock.now()))
+
+    h = _household(session, "6-1-0801")
+    assert _owed(session, h) == Decimal("823.20") == 3 * Decimal("98") * Decimal("2.8")
+    unpaid = session.scalars(select(Bill.period).where(Bill.household_id == h.id, Bill.paid_amount == 0)).all()
+    assert sorted(unpaid) == ["2026-10", "2026-11", "2026-12"]
+
+    big = _household(session, "3-2-1502")
+    bills = session.scalars(select(Bill).where(Bill.household_id == big.id)).all()
+    assert {b.amount for b in bills} == {Decimal("352.80")}
+    assert _owed(session, big) == 0
+    assert session.scalar(select(func.sum(Payment.amount)).where(Payment.household_id == big.id)) == Decimal("4233.60")
+
+    # Only building 6 owes anything: 72 households x 3 months.
+    assert session.scalar(select(func.count()).select_from(Bill).where(Bill.paid_amount < Bill.amount)) == 216
+    assert session.scalar(select(func.count()).select_from(Payment)) == 432 * 12 - 216
+    assert session.scalar(select(func.sum(Bill.amount - Bill.paid_amount))) == 36 * 3 * (
+        Decimal("98") + Decimal("126")
+    ) * Decimal("2.8")
+
+
+def test_periods_cross_the_year() -> None:
+    assert billing_periods(datetime(2027, 2, 14))[:2] == ["2026-03", "2026-04"]
+    assert billing_periods(datetime(2027, 2, 14))[-1] == "2027-02"
+
+
+def test_is_fast(session: Session, settings: Settings, clock: FrozenClock, db_url: str) -> None:
+    started = time.perf_counter()
+    seed_demo(session, settings, clock)
+    session.commit()
+    if db_url.startswith("sqlite"):
+        assert time.perf_counter() - started < 3
+
+
+def test_idempotent_refresh(session: Session, settings: Settings, clock: FrozenClock) -> None:
+    first = seed_demo(session, settings, clock)
+    session.commit()
+    h = _household(session, "2-1-0302")
+    cs1 = session.scalars(select(Staff).where(Staff.login == "cs1")).one()
+    session.add(ChatIdentity(community_id=first.id, channel="web", external_id="x", staff_id=cs1.id,
+                             created_at=clock.now()))  # fmt: skip
+    cs1.name = "改过的名字"
+    session.commit()
+
+    clock.advance(days=31)  # a month later: the billing window moves on
+    again = seed_demo(session, settings, clock)
+    session.commit()
+    assert again.id == first.id
+    assert session.scalar(select(func.count()).select_from(Community)) == 1
+    assert session.scalar(select(func.count()).select_from(Staff)) == 15
+    assert session.scalar(select(func.count()).select_from(Household)) == 432
+    assert session.scalar(select(func.count()).select_from(HouseholdPhone)) == 432
+    assert session.scalar(select(func.count()).select_from(TicketCategory)) == len(DEFAULT_CATEGORIES)
+    assert session.scalar(select(func.count()).select_from(Bill)) == 432 * 12
+    assert session.scalar(select(func.count()).select_from(Payment)) == 432 * 12 - 216
+    assert _household(session, "2-1-0302").id == h.id
+    session.refresh(cs1)
+    assert cs1.name == "张敏"
+    assert session.scalar(select(func.count()).select_from(ChatIdentity)) == 1
+    assert min(session.scalars(select(Bill.period))) == "2026-02"
+    assert _owed(session, _household(session, "6-1-0801")) == Decimal("823.20")
