@@ -79,7 +79,7 @@ class Ticket(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
-    category: Mapped[TicketCategory] = relationship(lazy="joined")
+    category: Mapped[TicketCategory] = relationship(lazy="selectin")
 
 
 class TicketEvent(Base):
