@@ -1,0 +1,97 @@
+"""The composition root: the one ASGI app that wires settings, database, REST API, NLU and (later) channels."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.api import api_router
+from backend.api.errors import install_error_handlers
+from backend.api.limits import BodyLimitMiddleware
+from backend.clock import Clock, SystemClock
+from backend.db import make_engine, make_session_factory
+from backend.settings import Settings, get_settings
+
+log = logging.getLogger("guanjia.app")
+
+
+def _nlu_getter(settings: Settings, nlu: Any | None) -> Callable[[], Any]:
+    """Load the NLU on first use (training the builtin model takes a moment), once, even under concurrent calls."""
+    loaded: list[Any] = [nlu] if nlu is not None else []
+    lock = threading.Lock()
+
+    def get_nlu() -> Any:
+        if not loaded:
+            with lock:
+                if not loaded:
+                    from nlu import load_nlu
+
+                    loaded.append(load_nlu(settings.nlu, cache_dir=settings.nlu_cache_dir,
+                                           timeout=settings.nlu_timeout_seconds))
+        return loaded[0]
+
+    return get_nlu
+
+
+def _mount_nlu(app: FastAPI, get_nlu: Callable[[], Any]) -> None:
+    try:
+        from nlu.api import make_router
+    except ModuleNotFoundError as exc:
+        if exc.name != "nlu.api":
+            raise
+        log.warning("nlu.api is not available yet; POST /model/parse is not mounted")
+        return
+    app.include_router(make_router(get_nlu))
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None,
+    session_factory: sessionmaker[Session] | None = None, nlu: Any | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    engine = None
+    if session_factory is None:
+        engine = make_engine(settings.database_url)
+        session_factory = make_session_factory(engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if engine is not None:  # only what this app created
+            engine.dispose()
+
+    app = FastAPI(title="Guanjia 管家", version="0.1.0", docs_url="/docs", lifespan=lifespan,
+                  description="REST API of the Guanjia property-management assistant.")
+    app.state.settings = settings
+    app.state.clock = clock or SystemClock()
+    app.state.session_factory = session_factory
+    app.state.get_nlu = _nlu_getter(settings, nlu)
+
+    app.add_middleware(BodyLimitMiddleware)
+    install_error_handlers(app)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz(request: Request) -> JSONResponse:
+        """Liveness and database reachability (select 1)."""
+        try:
+            with request.app.state.session_factory() as session:
+                session.execute(text("select 1"))
+        except SQLAlchemyError as exc:
+            log.warning("health check: database unreachable (%s)", type(exc).__name__)
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    app.include_router(api_router, prefix="/api")
+    _mount_nlu(app, app.state.get_nlu)
+    # Channels go here as they arrive, each a router of its own:
+    #   /api/webchat (web chat API), /telegram and /wechat (webhooks), /console (office console).
+    return app
