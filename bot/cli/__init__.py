@@ -1,0 +1,1 @@
+"""The `guanjia` command line (Typer), one module per command group."""

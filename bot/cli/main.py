@@ -1,0 +1,23 @@
+"""Entry point of the `guanjia` command (see README, "CLI reference")."""
+
+from __future__ import annotations
+
+import typer
+
+from bot.cli import db, imports, run, staff
+
+app = typer.Typer(
+    name="guanjia",
+    help="Guanjia (管家): chat assistant for residential property-management offices.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command()(run.demo)
+app.command()(run.serve)
+app.command()(run.worker)
+app.add_typer(db.app, name="db")
+app.add_typer(imports.app, name="import")
+app.add_typer(staff.app, name="staff")
+
+if __name__ == "__main__":
+    app()

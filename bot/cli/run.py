@@ -1,0 +1,81 @@
+"""`guanjia demo | serve | worker`: running the assistant."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import time
+
+import typer
+
+from backend import migrate
+from backend.clock import SystemClock
+from backend.db import make_engine, make_session_factory, transaction
+from bot.cli.common import fail, load_settings
+
+log = logging.getLogger("guanjia.worker")
+
+APP_FACTORY = "bot.app:create_app"
+HOST_OPTION = typer.Option(None, help="Listen address (default: GUANJIA_HOST).")
+PORT_OPTION = typer.Option(None, help="Port (default: GUANJIA_PORT).")
+
+
+def demo(
+    host: str | None = HOST_OPTION,
+    port: int | None = PORT_OPTION,
+    serve_after: bool = typer.Option(True, "--serve/--no-serve", help="Start the server after seeding."),
+) -> None:
+    """Migrate the database, create or refresh the demo community 和谐家园, and serve it in demo mode."""
+    from backend.services.demo import seed_demo
+
+    os.environ["GUANJIA_DEMO_MODE"] = "true"
+    settings = load_settings()
+    migrate.upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    with transaction(make_session_factory(engine)) as session:
+        community = seed_demo(session, settings, SystemClock())
+        typer.echo(f"demo community {community.name} ({community.code}) ready in {settings.database_url}")
+    engine.dispose()
+    base = f"http://{host or settings.host}:{port or settings.port}"
+    typer.echo(f"web chat:  {base}/chat")
+    typer.echo(f"API docs:  {base}/docs")
+    if serve_after:
+        serve(host, port)
+
+
+def serve(host: str | None = HOST_OPTION, port: int | None = PORT_OPTION) -> None:
+    """Run the web app (webhooks, web chat, REST API, console) with uvicorn."""
+    import uvicorn
+
+    settings = load_settings()
+    if importlib.util.find_spec(APP_FACTORY.split(":")[0]) is None:
+        raise fail(f"{APP_FACTORY} is not available in this build")
+    uvicorn.run(APP_FACTORY, factory=True, host=host or settings.host, port=port or settings.port)
+
+
+def worker(once: bool = typer.Option(False, "--once", help="Sweep once and exit.")) -> None:
+    """Remind, escalate and auto-close tickets whose deadlines come due, every GUANJIA_SWEEP_INTERVAL_SECONDS."""
+    from backend.services.sweeper import sweep_once
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    factory, clock = make_session_factory(engine), SystemClock()
+    try:
+        if once:
+            typer.echo(f"swept: {sweep_once(factory, clock, settings)} ticket(s) advanced")
+            return
+        typer.echo(f"worker sweeping every {settings.sweep_interval_seconds:g} s; Ctrl-C stops it")
+        while True:
+            try:
+                advanced = sweep_once(factory, clock, settings)
+                if advanced:
+                    log.info("swept: %d ticket(s) advanced", advanced)
+            except Exception:  # a database hiccup must not kill the worker; the next sweep retries
+                log.exception("sweep failed; retrying in %s s", settings.sweep_interval_seconds)
+            time.sleep(settings.sweep_interval_seconds)
+    except KeyboardInterrupt:
+        typer.echo("worker stopped")
+    finally:
+        engine.dispose()
