@@ -2,10 +2,13 @@
 
 from backend.models.base import Base
 from backend.models.billing import Bill, FeeRate, Payment
+from backend.models.channel import ChannelMessage, ChannelQuota, ChannelToken, ProcessedUpdate
 from backend.models.community import Building, Community, Household, HouseholdPhone, Unit
 from backend.models.counter import Counter
+from backend.models.dialogue import DialogueState
 from backend.models.outbox import Notification
 from backend.models.people import ApiToken, ChatIdentity, InviteCode, Resident, Staff
+from backend.models.resident_services import BindRequest, CommunityEvent, EventSignup, FaqEntry, VisitorPass
 from backend.models.ticket import Attachment, Ticket, TicketCategory, TicketEvent
 
 __all__ = [
@@ -13,20 +16,30 @@ __all__ = [
     "Attachment",
     "Base",
     "Bill",
+    "BindRequest",
     "Building",
+    "ChannelMessage",
+    "ChannelQuota",
+    "ChannelToken",
     "ChatIdentity",
     "Community",
+    "CommunityEvent",
     "Counter",
+    "DialogueState",
+    "EventSignup",
+    "FaqEntry",
     "FeeRate",
     "Household",
     "HouseholdPhone",
     "InviteCode",
     "Notification",
     "Payment",
+    "ProcessedUpdate",
     "Resident",
     "Staff",
     "Ticket",
     "TicketCategory",
     "TicketEvent",
     "Unit",
+    "VisitorPass",
 ]

@@ -23,7 +23,7 @@ Json = JSON
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: DateTime(), dict[str, Any]: JSON}
+    type_annotation_map = {datetime: DateTime(), dict[str, Any]: JSON, list[Any]: JSON}
 
 
 def pk() -> Mapped[int]:

@@ -59,7 +59,7 @@ class Household(Base):
     label: Mapped[str] = mapped_column(String(50))  # "3-2-1502"
 
     phones: Mapped[list[HouseholdPhone]] = relationship(
-        back_populates="household", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="household", cascade="all, delete-orphan"
     )
 
 
