@@ -2,7 +2,7 @@
 
 from backend.models.base import Base
 from backend.models.billing import Bill, FeeRate, Payment
-from backend.models.channel import ChannelMessage, ChannelQuota, ChannelToken, ProcessedUpdate
+from backend.models.channel import ChannelMessage, ChannelQuota, ChannelToken, GroupChat, ProcessedUpdate
 from backend.models.community import Building, Community, Household, HouseholdPhone, Unit
 from backend.models.counter import Counter
 from backend.models.dialogue import DialogueState
@@ -29,6 +29,7 @@ __all__ = [
     "EventSignup",
     "FaqEntry",
     "FeeRate",
+    "GroupChat",
     "Household",
     "HouseholdPhone",
     "InviteCode",

@@ -68,3 +68,20 @@ class ChannelQuota(Base):
     opened_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     remaining: Mapped[int]
+
+
+class GroupChat(Base):
+    """A group on a platform registered to a community: a department's work group or the owners' group."""
+
+    __tablename__ = "group_chat"
+    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+
+    id: Mapped[int] = pk()
+    community_id: Mapped[int] = mapped_column(BigId, ForeignKey("community.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(String(12))  # department | owners
+    department: Mapped[str | None] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
