@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-import time
+import signal
+import threading
 
 import typer
 
@@ -54,6 +55,14 @@ def serve(host: str | None = HOST_OPTION, port: int | None = PORT_OPTION) -> Non
     uvicorn.run(APP_FACTORY, factory=True, host=host or settings.host, port=port or settings.port)
 
 
+def _stop_on_signals() -> threading.Event:
+    """Ctrl-C (SIGINT) or SIGTERM lets the current sweep finish, then the loop ends."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
 def worker(once: bool = typer.Option(False, "--once", help="Sweep once and exit.")) -> None:
     """Remind, escalate and auto-close tickets whose deadlines come due, every GUANJIA_SWEEP_INTERVAL_SECONDS."""
     from backend.services.sweeper import sweep_once
@@ -66,16 +75,16 @@ def worker(once: bool = typer.Option(False, "--once", help="Sweep once and exit.
         if once:
             typer.echo(f"swept: {sweep_once(factory, clock, settings)} ticket(s) advanced")
             return
+        stop = _stop_on_signals()
         typer.echo(f"worker sweeping every {settings.sweep_interval_seconds:g} s; Ctrl-C stops it")
-        while True:
+        while not stop.is_set():
             try:
                 advanced = sweep_once(factory, clock, settings)
                 if advanced:
                     log.info("swept: %d ticket(s) advanced", advanced)
             except Exception:  # a database hiccup must not kill the worker; the next sweep retries
                 log.exception("sweep failed; retrying in %s s", settings.sweep_interval_seconds)
-            time.sleep(settings.sweep_interval_seconds)
-    except KeyboardInterrupt:
+            stop.wait(settings.sweep_interval_seconds)
         typer.echo("worker stopped")
     finally:
         engine.dispose()

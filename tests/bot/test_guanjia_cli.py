@@ -122,3 +122,30 @@ def test_help_lists_every_group(runner: CliRunner) -> None:
     assert result.exit_code == 0
     for name in ("demo", "serve", "worker", "db", "import", "staff"):
         assert name in result.output
+
+
+def test_worker_loop_stops_on_signal(
+    runner: CliRunner, env: dict[str, str], demo_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+
+    import backend.services.sweeper as sweeper
+
+    sweeps: list[int] = []
+
+    def fake_sweep(factory, clock, settings) -> int:  # type: ignore[no-untyped-def]
+        sweeps.append(1)
+        if len(sweeps) == 3:
+            signal.raise_signal(signal.SIGINT)  # what Ctrl-C delivers
+        return 0
+
+    monkeypatch.setattr(sweeper, "sweep_once", fake_sweep)
+    old = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        result = runner.invoke(app, ["worker"], env={**env, "GUANJIA_SWEEP_INTERVAL_SECONDS": "0.01"})
+    finally:
+        signal.signal(signal.SIGINT, old[0])
+        signal.signal(signal.SIGTERM, old[1])
+    assert result.exit_code == 0, result.output
+    assert len(sweeps) == 3
+    assert "worker stopped" in result.output
