@@ -11,17 +11,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException
 
-from backend.api import messages  # noqa: F401  (registers the api.* texts)
-from backend.catalogue import render
+from backend.api.limits import BodyTooLarge
+from backend.api.messages import error_body
 from backend.errors import AlreadyTaken, DomainError
 
 log = logging.getLogger("guanjia.api")
 
 MAX_DETAILS = 20
-
-
-def error_body(key: str, **params: Any) -> dict[str, Any]:
-    return {"error": key, "message": render(key, "zh", **params), "message_en": render(key, "en", **params)}
 
 
 async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -49,6 +45,8 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    if isinstance(exc, BodyTooLarge):
+        return JSONResponse(error_body("api.body_too_large", limit=exc.limit), status_code=413)
     body = error_body("api.http_error", detail=str(exc.detail)[:200])
     return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 

@@ -7,7 +7,7 @@ import json
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend.api.errors import error_body
+from backend.api.messages import error_body
 
 MAX_BODY_BYTES = 1024 * 1024  # JSON only: photos travel as URLs, not bytes
 
@@ -15,6 +15,7 @@ MAX_BODY_BYTES = 1024 * 1024  # JSON only: photos travel as URLs, not bytes
 class BodyTooLarge(HTTPException):
     def __init__(self, limit: int) -> None:
         super().__init__(status_code=413, detail=f"request body larger than {limit} bytes")
+        self.limit = limit
 
 
 class BodyLimitMiddleware:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from backend.catalogue import register
+from typing import Any
+
+from backend.catalogue import register, render
 
 register({
     "api.unauthorized": (
@@ -22,3 +24,8 @@ register({
     "api.internal": ("服务器内部错误，请稍后再试。", "Internal server error; please try again later."),
     "api.database_down": ("数据库暂时无法连接。", "The database is unreachable."),
 })
+
+
+def error_body(key: str, **params: Any) -> dict[str, Any]:
+    """The JSON every API error has: a stable key, the Chinese text, the English text."""
+    return {"error": key, "message": render(key, "zh", **params), "message_en": render(key, "en", **params)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
@@ -71,3 +72,26 @@ def test_unexpected_errors_are_500_json_without_internals(settings, clock, sessi
     assert body["error"] == "api.internal"
     assert "secret" not in response.text and "RuntimeError" not in response.text
     assert any("unhandled error" in r.message for r in caplog.records)  # logged for the operator
+
+
+class EchoNLU:
+    """Stands in for the trained model: the app's wiring is under test, not the classifier."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def parse(self, text, reference_time=None):
+        self.seen.append(text)
+        return {"text": text, "intent": {"name": "greet", "confidence": 1.0}, "entities": [],
+                "intent_ranking": [{"name": "greet", "confidence": 1.0}]}
+
+
+def test_nlu_parse_is_mounted_with_the_apps_nlu(settings, clock, session_factory):
+    pytest.importorskip("nlu.api")
+    nlu = EchoNLU()
+    app = create_app(settings, clock=clock, session_factory=session_factory, nlu=nlu)
+    with TestClient(app) as client:
+        response = client.post("/model/parse", json={"text": "你好"})
+    assert response.status_code == 200, response.text
+    assert response.json()["intent"]["name"] == "greet"
+    assert nlu.seen == ["你好"]
