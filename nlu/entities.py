@@ -82,11 +82,13 @@ ROOM_CONTEXT_BEFORE = ("楼上", "楼下", "隔壁", "对门", "对面", "我家
 ROOM_CONTEXT_AFTER = ("的业主", "业主", "住户", "的住户", "家", "那户", "这户", "的邻居", "邻居")
 ROLE_BIGRAMS = {"保安", "门卫", "房东", "公安", "治安", "楼长", "队长", "组长", "网管", "楼管", "城管",
                 "主管", "总管", "高管", "水管", "上管", "交管", "物管", "宿管", "机长", "家长", "校长",
-                "院长", "科长", "所长", "部长", "店长", "处长", "局长", "会长", "社长", "董事长"}
+                "院长", "科长",
+                "多谢", "感谢", "答谢", "道谢", "致谢", "酬谢", "鸣谢", "所长", "部长", "店长",
+                "处长", "局长", "会长", "社长", "董事长"}
 NAME_TRIGGERS = ("我叫", "名叫", "名字叫", "名字是", "姓名是", "姓名", "联系人", "访客", "来访人", "客人",
                  "朋友", "同事", "司机", "我妈", "我爸", "我老婆", "我老公", "我姐", "我哥", "我弟",
                  "我妹", "我儿子", "我女儿", "亲戚", "表哥", "表姐", "师傅叫", "叫做", "是我", "找", "叫")
-NAME_STOP = set("来到去的在是会要明今后下上周这那和跟、，,。！!？? 电手车号师阿先女老小帮过给让说也就还都"
+NAME_STOP = set("来到去的在是会要等明今后下上周这那和跟、，,。！!？? 电手车号师阿先女老小帮过给让说也就还都"
                 "想请把被对从住家里吗呢吧啊呀了着过个点天晚早中午")
 SMALL_OLD_BAD = set("区时心孩吃朋友公婆人师家板哥伙姐狗猫鼠车白钱熊方米子实是样年外")
 
@@ -163,7 +165,7 @@ class EntityExtractor:
             if m.group(1) in ("单号", "编号") and courier(m.start()):
                 continue
             ident = m.group(3)
-            if m.group(2) == "":
+            if m.group(2) == "" and not m.group(1)[0].isascii():
                 out.append(Ent("ticket_id", m.start(), m.end(), ident.upper(), 0))
             else:
                 out.append(Ent("ticket_id", m.start(3), m.end(3), ident.upper(), 0))
@@ -222,8 +224,11 @@ class EntityExtractor:
                 if not val or val == "0":
                     continue
                 val = str(int(val))
-            out.append(Ent("building", m.start(), m.end(), val, 3))
-            pos = m.end()
+            end = m.end()
+            if suf.endswith("楼") and len(suf) > 1 and t[end:end + 1] in ("道", "梯", "顶", "下", "上", "里", "层"):
+                end -= 1  # 5幢楼道: the corridor, not part of the building name
+            out.append(Ent("building", m.start(), end, val, 3))
+            pos = end
             # 7栋1-202
             dm = DASH2_AFTER_RE.match(t, pos)
             if dm:
@@ -275,7 +280,7 @@ class EntityExtractor:
         for m in self._lookup_re.finditer(low):
             w = m.group(0)
             s, e = m.start(), m.end()
-            if w in self._fac_not:
+            if w in self._fac_not and w not in self._fee_set:
                 out.append(Ent("_block", s, e, "", 5))
                 prev = None
                 continue
@@ -288,6 +293,11 @@ class EntityExtractor:
                 out.append(Ent("fee_type", s, e, w, 5))
                 prev = None
                 continue
+            if w.endswith("卡") and low[e:e + 1] in ("在", "住", "了", "着", "死"):
+                e -= 1  # 电梯卡住了: the lift is stuck, not a card
+                w = w[:-1]
+                if not w or w not in self._fac_set:
+                    continue
             if prev is not None and prev.end == s:
                 prev.end = e  # compound: 门禁 + 读卡器 -> 门禁读卡器
                 continue
@@ -300,7 +310,7 @@ class EntityExtractor:
         if self._title_re is not None:
             for m in self._title_re.finditer(t):
                 s = m.start()
-                if s > 0 and t[s - 1:s + 1] in ROLE_BIGRAMS:
+                if s > 0 and (t[s - 1:s + 1] in ROLE_BIGRAMS or t[s - 1] == t[s]):
                     continue
                 if s > 0 and t[s - 1] in "小老" and t[s - 1:s + 1] not in ("小" + m.group(1), "老" + m.group(1)):
                     pass

@@ -55,10 +55,11 @@ CLOCK_RE = (
     r"|(?P<hh>\d{1,2}):(?P<mm>\d{2})(?!\d)"
 )
 _TIMEX_RE = re.compile(
-    rf"(?<![0-9A-Za-z])(?:(?P<date>{DATE_RE})\s?)?(?:(?P<part>{_part})\s?)?(?P<clock>{CLOCK_RE})?"
+    rf"(?<![0-9])(?:(?P<date>{DATE_RE})\s?)?(?:(?P<part>{_part})\s?)?(?P<clock>{CLOCK_RE})?"
 )
 _DATE_C = re.compile(DATE_RE)
 _HABIT_BEFORE = ("每天", "每", "天天", "一到", "每逢", "每个", "每周", "每到")
+_PART_NEXT = set("来到过去上有能可再前之见")
 _SMALL_BEFORE = set("有快慢早多好差大小高低轻重点这那些晚一")
 _SMALL_AFTER = set("都也儿点吧些")
 
@@ -145,6 +146,8 @@ def _clock(m: re.Match[str], part: str | None) -> tuple[int, int]:
     if g["hh"] is not None:
         h, mi = int(g["hh"]), int(g["mm"])
     else:
+        if len(g["h"]) > 1 and not g["h"].isascii() and not any(c in g["h"] for c in "十百"):
+            raise ValueError("vague clock")  # 两三点
         h = cn_int(g["h"])
         mi = 0
         if g["half"]:
@@ -171,7 +174,7 @@ def _clock(m: re.Match[str], part: str | None) -> tuple[int, int]:
 def extract_times(norm: str, ref: datetime) -> list[tuple[int, int, str]]:
     """Return (start, end, iso value) for each time expression in `norm`."""
     out: list[tuple[int, int, str]] = []
-    if not any(c in norm for c in "天日晚早午周星礼拜月年点时夜晨:号凌傍"):
+    if not any(c in norm for c in "天日晚早午周星礼拜月年点时夜晨:号凌傍儿"):
         return out
     for m in _TIMEX_RE.finditer(norm):
         if m.end() == m.start():
@@ -181,11 +184,19 @@ def extract_times(norm: str, ref: datetime) -> list[tuple[int, int, str]]:
         # trim a trailing space the optional \s? may have eaten
         while end > start and norm[end - 1] == " ":
             end -= 1
+        # a bare part of day is a time only when something happens then (下午有人来);
+        # 早上好 is a greeting, 一晚上 a duration, 晚上睡觉 a habit
+        if part_s and not date_s and not clock_s and (
+            norm[end:end + 1] not in _PART_NEXT or norm[start - 1:start] in ("一", "整", "个")
+        ):
+            continue
         before = norm[max(0, start - 2):start]
         if any(before.endswith(h) for h in _HABIT_BEFORE):
             continue
         if clock_s and not date_s and not part_s:
             h = m.group("h")
+            if h == "一" and not m.group("half") and not m.group("mi") and not m.group("mic"):
+                continue  # 一点 is far more often "a little"
             if h is not None and not h.isascii():
                 tail = norm[m.end("clock"):m.end("clock") + 1]
                 prev = norm[start - 1:start] if start else ""
