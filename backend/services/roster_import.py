@@ -10,7 +10,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -65,6 +67,7 @@ MOBILE = re.compile(r"1[3-9]\d{9}")
 LANDLINE = re.compile(r"0\d{9,11}")
 LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,49}")
 MAX_AREA = Decimal("10000")
+E = TypeVar("E", bound=StrEnum)
 
 
 @dataclass(frozen=True)
@@ -162,7 +165,7 @@ def parse_relation(text: str) -> str:
     raise ValueError(f"unknown relation {text!r} (业主/租户/家属 or owner/tenant/family)")
 
 
-def _by_keyword(text: str, table: tuple, enum: type, what: str):  # type: ignore[no-untyped-def]
+def _by_keyword(text: str, table: tuple[tuple[E, tuple[str, ...]], ...], enum: type[E], what: str) -> E:
     value = text.strip()
     english = re.sub(r"[\s\-]+", "_", value.lower())
     if english in {m.value for m in enum}:
