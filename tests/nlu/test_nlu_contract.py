@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from .conftest import REF, spans
+from nlu_helpers import REF, spans
 
 
 def test_contract_headline_example(nlu):

@@ -1,0 +1,108 @@
+"""Training data is well-formed; the model trains deterministically and loads from cache fast."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import time
+from pathlib import Path
+
+import yaml
+
+from nlu.builtin import DATA_DIR, BuiltinNLU, data_fingerprint
+from nlu.entities import ENTITY_NAMES
+from nlu.rasa_yaml import ANNOT_RE, load_jsonl, load_training_dir
+
+INTENTS = {"report_repair", "report_emergency", "file_complaint", "make_suggestion", "register_visitor",
+           "query_fee", "check_ticket_status", "ask_info", "join_event", "greet", "goodbye", "thank",
+           "affirm", "deny", "cancel", "out_of_scope"}
+HELDOUT = DATA_DIR / "heldout" / "heldout.jsonl"
+
+
+def test_yaml_files_are_rasa_3_1():
+    files = sorted(p for p in DATA_DIR.glob("*.yml"))
+    assert files
+    for p in files:
+        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+        assert str(doc["version"]) == "3.1", p
+        assert set(doc) <= {"version", "nlu"}, p
+        for item in doc["nlu"]:
+            kinds = set(item) & {"intent", "synonym", "regex", "lookup"}
+            assert len(kinds) == 1, item
+            assert isinstance(item["examples"], str), item
+            for line in item["examples"].splitlines():
+                assert line.startswith("- "), (p, line)
+
+
+def test_annotations_strict():
+    td = load_training_dir(DATA_DIR)
+    assert len(td.examples) >= 1300
+    seen = set()
+    for ex in td.examples:
+        assert ex.intent in INTENTS, ex.intent
+        assert ex.text.strip() == ex.text and ex.text, ex
+        assert "[" not in ex.text or not ANNOT_RE.search(ex.text), ex.text
+        seen.add((ex.text, ex.intent))
+        last = 0
+        for e in ex.entities:
+            assert e["entity"] in ENTITY_NAMES, (ex.text, e)
+            assert 0 <= e["start"] < e["end"] <= len(ex.text), (ex.text, e)
+            assert e["start"] >= last, ("overlapping entities", ex.text)
+            last = e["end"]
+            span = ex.text[e["start"]:e["end"]]
+            assert span.strip() == span, (ex.text, e)
+            if e["entity"] in ("facility", "fee_type", "person_name"):
+                assert e["value"] == span
+            if e["entity"] in ("room", "phone"):
+                assert e["value"].isdigit(), e
+    per_intent = {}
+    for ex in td.examples:
+        per_intent[ex.intent] = per_intent.get(ex.intent, 0) + 1
+    assert set(per_intent) == INTENTS
+    assert min(per_intent.values()) >= 40
+    for name in ("facility", "fee_type", "plate_prefix", "surname"):
+        assert td.lookups.get(name), name
+    for name in td.regexes:
+        assert name in ENTITY_NAMES  # RegexEntityExtractor needs regex name == entity name
+
+
+def test_heldout_is_separate_and_valid():
+    rows = load_jsonl(HELDOUT)
+    assert len(rows) >= 300
+    train_texts = {ex.text for ex in load_training_dir(DATA_DIR).examples}
+    # one-word replies (你好, 不对) are bound to coincide; nothing longer may
+    overlap = [r.text for r in rows if r.text in train_texts and len(r.text) > 4]
+    assert overlap == []
+    for r in rows:
+        assert r.intent in INTENTS
+        assert r.style
+        for e in r.entities:
+            assert e["entity"] in ENTITY_NAMES
+            assert 0 <= e["start"] < e["end"] <= len(r.text)
+    for line in HELDOUT.read_text(encoding="utf-8").splitlines():
+        assert set(json.loads(line)) >= {"text", "intent", "entities", "style"}
+
+
+def test_cache_roundtrip_and_load_time(tmp_path: Path, nlu):
+    t0 = time.perf_counter()
+    a = BuiltinNLU.load_or_train(tmp_path)
+    train_s = time.perf_counter() - t0
+    assert train_s < 60
+    files = list(tmp_path.glob("builtin-*.pkl"))
+    assert len(files) == 1 and data_fingerprint(DATA_DIR) in files[0].name
+    t0 = time.perf_counter()
+    b = BuiltinNLU.load_or_train(tmp_path)
+    assert time.perf_counter() - t0 < 2.0
+    msg = "3号楼2单元1502厨房水管漏水了"
+    assert a.parse(msg) == b.parse(msg)
+    # deterministic training: same weights as the session model
+    assert (a.clf.W == nlu.clf.W).all()
+
+
+def test_corrupt_cache_is_rebuilt(tmp_path: Path):
+    path = tmp_path / f"builtin-{data_fingerprint(DATA_DIR)}.pkl"
+    path.write_bytes(b"not a pickle")
+    n = BuiltinNLU.load_or_train(tmp_path)
+    assert n.parse("你好")["intent"]["name"] == "greet"
+    with path.open("rb") as f:
+        assert pickle.load(f)["version"]
