@@ -170,3 +170,18 @@ register({
     "dept.engineering": ("工程部", "engineering"),
     "dept.environment": ("环境部", "environment"),
 })
+
+
+register({
+    "bind.request_staff": (
+        "【绑定申请 #{request_id}】{name} 申请绑定 {household}，手机 {phone}（与登记不符），请核实。",
+        "[Binding request #{request_id}] {name} asks to bind {household}, phone {phone} (not registered). "
+        "Please verify.",
+    ),
+    "bind.approved": ("您绑定 {household} 的申请已通过。", "Your request to bind {household} was approved."),
+    "bind.rejected": (
+        "您绑定 {household} 的申请未通过，如有疑问请联系物业客服。",
+        "Your request to bind {household} was declined; please contact customer service.",
+    ),
+    "bind.already_decided": ("该申请已处理（{status}）。", "This request was already decided ({status})."),
+})

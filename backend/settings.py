@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = 30.0
     hotline: str = "400-800-1234"
     invite_code_ttl_hours: int = 72
+    dialogue_idle_minutes: int = 30
+    max_message_chars: int = 2000  # longer messages are cut before parsing and storing
 
     # Channels (used by bot/)
     telegram_token: str = ""

@@ -364,6 +364,34 @@ class TicketService:
                               self._params(ticket), ticket.id)
         return ticket
 
+    def amend(self, actor: Actor, ticket_id: int, *, location: str | None = None, household_id: int | None = None,
+              description: str | None = None) -> Ticket:
+        """Correct what was registered (不对，是2单元): location, household or description, while open."""
+        ticket = self._movable(actor, ticket_id, Action.NOTE)
+        changes: dict[str, Any] = {}
+        if household_id is not None and household_id != ticket.household_id:
+            reporter = actor.resident if actor.type == "resident" else None
+            household = self._household(ticket.community_id, household_id, reporter, actor)
+            assert household is not None
+            ticket.household_id, ticket.building_id = household.id, household.building_id
+            changes["household"] = household.label
+            if location is None:
+                location = household.label
+        if location is not None and location.strip() and location.strip()[:200] != ticket.location:
+            ticket.location = location.strip()[:200]
+            changes["location"] = ticket.location
+        if description is not None and description.strip():
+            ticket.description = description.strip()[:MAX_DESCRIPTION]
+            changes["description"] = ticket.description[:200]
+        if not changes:
+            return ticket
+        self._touch(ticket, self.clock.now())
+        note = "；".join(f"{k}: {v}" for k, v in changes.items())
+        self._event(ticket, actor, Action.NOTE, ticket.status, ticket.status, note, data={"amended": changes})
+        if actor.type == "resident":
+            self._tell_staff(ticket, "ticket.note_from_resident", self._params(ticket, note=note))
+        return ticket
+
     # ---- either side ----------------------------------------------------------------------
 
     def cancel(self, actor: Actor, ticket_id: int, reason: str = "") -> Ticket:

@@ -1,0 +1,119 @@
+"""Everything a flow needs for one message: who, what was said, state, services and the replies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from backend.catalogue import render
+from backend.clock import Clock
+from backend.models import Community, DialogueState, Household, Resident, Staff
+from backend.services.actor import Actor
+from backend.services.tickets import TicketService
+from backend.settings import Settings
+from handlers.identity import Who, ensure_resident
+from handlers.messages import Button, Inbound, Outbound
+
+
+class NLU(Protocol):
+    def parse(self, text: str, reference_time: datetime | None = None) -> dict[str, Any]: ...
+
+
+@dataclass
+class Context:
+    session: Session
+    clock: Clock
+    settings: Settings
+    nlu: NLU
+    inbound: Inbound
+    who: Who
+    state: DialogueState
+    text: str = ""
+    parse: dict[str, Any] | None = None
+    replies: list[Outbound] = field(default_factory=list)
+
+    # ---- who --------------------------------------------------------------------------------
+    @property
+    def community(self) -> Community:
+        return self.who.community
+
+    @property
+    def staff(self) -> Staff | None:
+        return self.who.staff
+
+    @property
+    def resident(self) -> Resident:
+        return ensure_resident(self.session, self.who, self.clock)
+
+    @property
+    def household(self) -> Household | None:
+        resident = self.who.resident
+        if resident is None or resident.household_id is None:
+            return None
+        return self.session.get(Household, resident.household_id)
+
+    @property
+    def lang(self) -> str:
+        resident = self.who.resident
+        return self.inbound.lang or (resident.language if resident else "zh") or "zh"
+
+    def resident_actor(self) -> Actor:
+        return Actor.of_resident(self.resident)
+
+    def staff_actor(self) -> Actor:
+        assert self.staff is not None
+        return Actor.of_staff(self.staff)
+
+    def tickets(self) -> TicketService:
+        return TicketService(self.session, self.clock, self.settings)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    # ---- saying -----------------------------------------------------------------------------
+    def t(self, key: str, **params: Any) -> str:
+        return render(key, self.lang, **params)
+
+    def say(self, key: str, *buttons: Button, image_url: str | None = None, **params: Any) -> Outbound:
+        out = Outbound(self.t(key, **params), list(buttons), image_url)
+        self.replies.append(out)
+        return out
+
+    def say_text(self, text: str, *buttons: Button) -> Outbound:
+        out = Outbound(text, list(buttons))
+        self.replies.append(out)
+        return out
+
+    def button(self, key: str, payload: str, **params: Any) -> Button:
+        return Button(self.t(key, **params), payload)
+
+    # ---- state ------------------------------------------------------------------------------
+    @property
+    def slots(self) -> dict[str, Any]:
+        return self.state.slots
+
+    def set_slots(self, **values: Any) -> None:
+        """JSON columns are replaced, never mutated in place, so the change is saved."""
+        self.state.slots = {**self.state.slots, **values}
+
+    def goto(self, step: str) -> None:
+        self.state.step = step
+
+    # ---- parse helpers ----------------------------------------------------------------------
+    def entities(self, name: str) -> list[dict[str, Any]]:
+        return [e for e in (self.parse or {}).get("entities", []) if e.get("entity") == name]
+
+    def entity(self, name: str) -> str | None:
+        found = self.entities(name)
+        return str(found[0]["value"]) if found else None
+
+    @property
+    def intent(self) -> str:
+        return ((self.parse or {}).get("intent") or {}).get("name") or "out_of_scope"
+
+    @property
+    def confidence(self) -> float:
+        return float(((self.parse or {}).get("intent") or {}).get("confidence") or 0.0)

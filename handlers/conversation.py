@@ -1,0 +1,190 @@
+"""The conversation engine: one Inbound in, the replies out, state saved in the same transaction."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.clock import Clock, SystemClock
+from backend.db import transaction
+from backend.errors import DomainError
+from backend.settings import Settings, get_settings
+from handlers import flows as _flows  # noqa: F401  (registers every flow)
+from handlers import payloads, registry
+from handlers import state as state_store
+from handlers.context import NLU, Context
+from handlers.flows import base as flow_base
+from handlers.identity import resolve
+from handlers.messages import Inbound, Outbound
+
+log = logging.getLogger(__name__)
+
+SWITCH_CONFIDENCE = 0.75
+FREE_TEXT_SWITCH_CONFIDENCE = 0.9
+CONTROL_INTENTS = frozenset({"greet", "goodbye", "thank", "affirm", "deny", "cancel", "out_of_scope"})
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\ufeff]")
+
+
+def clean_text(text: str, limit: int) -> str:
+    """What we parse and store: NFC, no control characters, bounded length."""
+    text = _CONTROL_CHARS.sub("", unicodedata.normalize("NFC", text or ""))
+    return text.strip()[:limit]
+
+
+class Conversation:
+    def __init__(self, session_factory: sessionmaker[Session], nlu: NLU, clock: Clock | None = None,
+                 settings: Settings | None = None) -> None:
+        self.session_factory = session_factory
+        self.nlu = nlu
+        self.clock = clock or SystemClock()
+        self.settings = settings or get_settings()
+
+    def handle(self, inbound: Inbound) -> list[Outbound]:
+        with transaction(self.session_factory) as session:
+            return self.handle_in(session, inbound)
+
+    def handle_in(self, session: Session, inbound: Inbound) -> list[Outbound]:
+        """Handle within the caller's transaction (channels that record dedup keys in the same one)."""
+        who = resolve(session, inbound, self.clock, self.settings)
+        if who is None:
+            return [Outbound(_catalogue("chat.need_community"))]
+        if inbound.is_group and not inbound.addressed and not inbound.payload:
+            return []  # group chatter not meant for us
+        state = state_store.load(session, who.community.id, inbound.channel, inbound.chat_key, who.identity.id,
+                                 self.clock)
+        ctx = Context(session, self.clock, self.settings, self.nlu, inbound, who, state,
+                      text=clean_text(inbound.text, self.settings.max_message_chars))
+        if state_store.expired(state, self.clock):
+            state_store.clear(state)
+            ctx.say("chat.expired")
+        if who.joined and not inbound.payload and not ctx.text.startswith("/"):
+            ctx.say("chat.welcome", community=who.community.name)
+        savepoint = session.begin_nested()
+        try:
+            self._dispatch(ctx)
+            savepoint.commit()
+        except DomainError as err:
+            savepoint.rollback()
+            ctx.replies.append(Outbound(err.text(ctx.lang)))
+        except Exception:
+            savepoint.rollback()
+            log.exception("conversation failed on %s message from %s", inbound.channel, inbound.sender_id[:8])
+            ctx.say("chat.internal_error", hotline=self.settings.hotline)
+        state_store.touch(state, self.clock, self.settings)
+        return ctx.replies or [Outbound(ctx.t("chat.fallback"))]
+
+    # ---- routing --------------------------------------------------------------------------
+
+    def _dispatch(self, ctx: Context) -> None:
+        inbound = ctx.inbound
+        if inbound.payload is not None:
+            self._on_payload(ctx)
+            return
+        if ctx.text.startswith("/"):
+            name, _, rest = ctx.text.partition(" ")
+            command = registry.COMMANDS.get(name.lower().split("@", 1)[0])
+            if command is not None:
+                command(ctx, rest.strip())
+                return
+        for cmd in registry.TEXT_COMMANDS:
+            if cmd.staff_only and ctx.staff is None:
+                continue
+            match = cmd.pattern.fullmatch(ctx.text)
+            if match:
+                cmd.run(ctx, match)
+                return
+        if not ctx.text:
+            self._without_text(ctx)
+            return
+        ctx.parse = self.nlu.parse(ctx.text, reference_time=self._local_now())
+        active = flow_base.get(ctx.state.flow)
+        if active is not None:
+            self._within_flow(ctx, active)
+        else:
+            self.route_intent(ctx)
+
+    def _within_flow(self, ctx: Context, active: flow_base.Flow) -> None:
+        intent, confidence = ctx.intent, ctx.confidence
+        if intent == "cancel" and confidence >= 0.5:
+            state_store.clear(ctx.state)
+            ctx.say("chat.cancelled", topic=ctx.t(f"flow.{active.name}"))
+            return
+        target = flow_base.BY_INTENT.get(intent)
+        threshold = FREE_TEXT_SWITCH_CONFIDENCE if ctx.state.step in active.free_text_steps else SWITCH_CONFIDENCE
+        switchable = ctx.state.step not in active.locked_steps
+        if switchable and target and target != active.name and intent not in CONTROL_INTENTS \
+                and confidence >= threshold:
+            state_store.push(ctx.state)
+            self.start_flow(ctx, target)
+            return
+        if not active.step(ctx):
+            if target and target not in (active.name, "smalltalk"):
+                state_store.push(ctx.state)
+                self.start_flow(ctx, target)
+            else:
+                active.start_prompt(ctx)  # not an answer: ask again
+
+    def route_intent(self, ctx: Context) -> None:
+        target = flow_base.BY_INTENT.get(ctx.intent)
+        if target is None:
+            target = "smalltalk"
+        self.start_flow(ctx, target)
+
+    @staticmethod
+    def start_flow(ctx: Context, name: str) -> None:
+        start_flow(ctx, name)
+
+    def _on_payload(self, ctx: Context) -> None:
+        payload = payloads.parse(ctx.inbound.payload)
+        if payload is None:
+            ctx.say("chat.stale_button")
+            return
+        active = flow_base.get(ctx.state.flow)
+        if active is not None and payload.scope == "f" and active.on_payload(ctx, payload):
+            return
+        handler = registry.PAYLOADS.get(payload.scope)
+        if handler is None or not handler(ctx, payload):
+            ctx.say("chat.stale_button")
+
+    def _without_text(self, ctx: Context) -> None:
+        kinds = {a.kind for a in ctx.inbound.attachments}
+        active = flow_base.get(ctx.state.flow)
+        if active is not None and kinds & {"photo", "document", "location"} and active.step(ctx):
+            return
+        if "voice" in kinds:
+            ctx.say("chat.voice_unsupported")
+        elif kinds & {"photo", "document", "location"}:
+            start_flow(ctx, "repair")
+        else:
+            start_flow(ctx, "smalltalk")
+
+    def _local_now(self) -> datetime:
+        now = self.clock.now().replace(tzinfo=UTC)
+        return now.astimezone(ZoneInfo(self.settings.timezone)).replace(tzinfo=None)
+
+
+def start_flow(ctx: Context, name: str) -> None:
+    """Start a flow by name, asking to bind a household first where the flow needs one."""
+    flow = flow_base.REGISTRY[name]
+    if flow.needs_staff and ctx.staff is None:
+        ctx.say("chat.staff_only")
+        return
+    if flow.needs_household and ctx.household is None:
+        state_store.set_flow(ctx.state, name, "start", {"_parse": ctx.parse})
+        state_store.push(ctx.state)
+        ctx.say("bind.needed_first", topic=ctx.t(f"flow.{name}"))
+        flow_base.REGISTRY["bind"].start(ctx)
+        return
+    state_store.set_flow(ctx.state, name, "start", {})
+    flow.start(ctx)
+
+
+def _catalogue(key: str) -> str:
+    from backend.catalogue import render
+
+    return render(key)

@@ -1,0 +1,86 @@
+"""Reading where and what from a resident's words: public places, categories, the household named."""
+
+from __future__ import annotations
+
+import re
+
+from backend.models import Household
+from backend.services import binding
+from handlers.context import Context
+
+PUBLIC_PLACES = (
+    "电梯", "楼道", "走廊", "楼梯", "车库", "停车场", "地库", "地下室", "大门", "单元门", "门禁", "路灯", "花园",
+    "广场", "健身", "垃圾", "公共", "小区", "大堂", "门厅", "消防通道", "绿化", "草坪", "喷泉", "围墙", "外墙",
+    "天台", "楼顶", "顶楼", "泳池", "会所", "儿童乐园", "游乐", "岗亭", "道闸", "充电桩", "快递柜", "监控",
+)
+HOME_WORDS = ("家里", "我家", "屋里", "室内", "家中", "房间", "厨房", "卫生间", "厕所", "客厅", "卧室", "阳台", "洗手间")
+
+# (category code, words) — first match wins; order matters (gas before general pipes).
+CATEGORY_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("gas", ("燃气", "煤气", "天然气", "然气")),
+    ("lift", ("电梯", "电ti", "dianti")),
+    ("access_control", ("门禁", "门锁", "对讲", "可视", "menjin", "刷卡", "门卡", "道闸")),
+    ("plumbing", ("水管", "漏水", "渗水", "下水", "马桶", "堵", "水龙头", "龙头", "地漏", "水表", "水压", "没水",
+                  "停水", "水泵", "暖气", "滴水")),
+    ("electrical", ("电", "灯", "插座", "跳闸", "开关", "停电", "线路", "电表")),
+)
+
+_PUBLIC_SPAN = re.compile(
+    r"([0-9A-Za-z一二三四五六七八九十]+(?:号楼|栋|幢|座|#)?)?(?:[0-9一二三四五六七八九十]+单元)?的?"
+    r"(?:" + "|".join(PUBLIC_PLACES) + r")"
+)
+
+
+def category_for(text: str, facility: str | None, public: bool) -> str:
+    words = f"{facility or ''} {text}".lower()
+    for code, keys in CATEGORY_WORDS:
+        if any(k in words for k in keys):
+            return code
+    return "public_facility" if public else "general_repair"
+
+
+def public_place(text: str) -> str | None:
+    """The public place named in the text ("3号楼电梯"), or None."""
+    if not any(p in text for p in PUBLIC_PLACES):
+        return None
+    match = _PUBLIC_SPAN.search(text)
+    return match.group(0) if match else None
+
+
+_REQUEST_WORDS = re.compile(
+    r"(我要|我想|想要|需要|帮我|麻烦|请|你好|您好|在吗|师傅|物业|管家|一下|报修|维修|修理|修|投诉|建议|紧急|求助|"
+    r"登记|了|吧|呢|啊|呀|的|[\s,.!?，。！？、~～])"
+)
+
+
+def says_what(text: str, facility: str | None = None) -> bool:
+    """Does the text describe the problem, beyond 'I want to report a repair'?"""
+    return bool(facility) or len(_REQUEST_WORDS.sub("", text)) >= 2
+
+
+def precise(text: str) -> bool:
+    """Does the place name a building (or more)?"""
+    return bool(re.search(r"[0-9A-Za-z一二三四五六七八九十]+(号楼|栋|幢|座|#|单元)|\d+-\d+", text))
+
+
+def mentions_home(text: str) -> bool:
+    return any(w in text for w in HOME_WORDS)
+
+
+def household_named(ctx: Context) -> tuple[Household | None, bool]:
+    """The household the message names by building/unit/room, and whether any address part was named."""
+    b, u, r = ctx.entity("building"), ctx.entity("unit"), ctx.entity("room")
+    if not (b or u or r):
+        return None, False
+    own = ctx.household
+    if own is not None:
+        from backend.models import Building, Unit
+
+        ob = ctx.session.get(Building, own.building_id)
+        ou = ctx.session.get(Unit, own.unit_id)
+        b = b or (ob.code if ob else None)
+        u = u or (ou.code if ou else None)
+        r = r or own.room
+    if not (b and u and r):
+        return None, True
+    return binding.find_household(ctx.session, ctx.community.id, b, u, r), True
