@@ -36,7 +36,7 @@ FINAL_LEVEL = 4
 def due_query(now: datetime, limit: int):  # type: ignore[no-untyped-def]
     """Tickets whose next check is due, oldest first (uses ix_ticket_next_check_at)."""
     return (
-        select(Ticket).where(Ticket.next_check_at <= now).order_by(Ticket.next_check_at, Ticket.id).limit(limit)
+        select(Ticket).where(Ticket.next_check_at <= now).order_by(Ticket.next_check_at).limit(limit)
     )
 
 
