@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from bot.cli import db, imports, run, staff
+from nlu.cli import app as nlu_app
 
 app = typer.Typer(
     name="guanjia",
@@ -18,6 +19,7 @@ app.command()(run.worker)
 app.add_typer(db.app, name="db")
 app.add_typer(imports.app, name="import")
 app.add_typer(staff.app, name="staff")
+app.add_typer(nlu_app, name="nlu")
 
 if __name__ == "__main__":
     app()

@@ -120,7 +120,7 @@ def test_worker_once(runner: CliRunner, env: dict[str, str], demo_db: str) -> No
 def test_help_lists_every_group(runner: CliRunner) -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for name in ("demo", "serve", "worker", "db", "import", "staff"):
+    for name in ("demo", "serve", "worker", "db", "import", "staff", "nlu"):
         assert name in result.output
 
 
