@@ -23,10 +23,11 @@ log = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-MODEL_VERSION = "guanjia-nlu-5"
+MODEL_VERSION = "guanjia-nlu-6"
 OOS = "out_of_scope"
 THRESHOLD = 0.3
-MAX_ENTITY_CHARS = 2000
+MAX_ENTITY_CHARS = 600
+CLF_CHARS = 150
 JIEBA_WORDS = 60000
 _CONTENT_RE = re.compile(r"[0-9A-Za-z\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_TOKEN_RE = re.compile(r"[a-z]{2,}")
@@ -169,9 +170,9 @@ class BuiltinNLU:
 
     def _features(self, text: str, ent_types: list[str] | None = None) -> list[str]:
         t = prepare(lower_ascii(normalize(text)))
-        words = self._tok.cut(t, HMM=True)
+        words = self._tok.cut(t, HMM=len(t) <= 80)  # the HMM is slow on long unknown runs
         if ent_types is None:
-            ents = self.extractor.extract(normalize(text)[:MAX_ENTITY_CHARS], datetime(2026, 1, 1))
+            ents = self.extractor.extract(normalize(text[:MAX_ENTITY_CHARS]), datetime(2026, 1, 1))
             ent_types = [e["entity"] for e in ents]
         feats = featurize(t, words, self._pinyin, ent_types)
         feats.extend("pp:" + m.group(0) for m in _LATIN_TOKEN_RE.finditer(t))
@@ -183,16 +184,17 @@ class BuiltinNLU:
         ref = reference_time or datetime.now()
         if ref.tzinfo is not None:
             ref = ref.replace(tzinfo=None)
-        norm = normalize(text)
-        ents = self.extractor.extract(norm[:MAX_ENTITY_CHARS], ref)
+        norm = normalize(text[:MAX_ENTITY_CHARS])
+        ents = self.extractor.extract(norm, ref)
         for e in ents:
             if e["entity"] in ("facility", "fee_type", "person_name"):
                 e["value"] = text[e["start"]:e["end"]]
-        if not _CONTENT_RE.search(norm[:MAX_ENTITY_CHARS]) and not _CONTENT_RE.search(norm[-200:]):
+        if not _CONTENT_RE.search(norm) and not _CONTENT_RE.search(normalize(text[-400:])):
             rest = [{"name": c, "confidence": 0.0} for c in self.clf.classes if c != OOS][:9]
             ranking = [{"name": OOS, "confidence": 1.0}, *rest]
             return {"text": text, "intent": dict(ranking[0]), "entities": ents, "intent_ranking": ranking}
-        feats = self._features(text, [e["entity"] for e in ents])
+        clf_text = text if len(text) <= 2 * CLF_CHARS else text[:CLF_CHARS] + " " + text[-CLF_CHARS:]
+        feats = self._features(clf_text, [e["entity"] for e in ents])
         probs = self.clf.scores(feats)
         order = probs.argsort()[::-1]
         ranking = [{"name": self.clf.classes[i], "confidence": round(float(probs[i]), 4)} for i in order[:10]]

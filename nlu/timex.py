@@ -179,6 +179,8 @@ def extract_times(norm: str, ref: datetime) -> list[tuple[int, int, str]]:
     for m in _TIMEX_RE.finditer(norm):
         if m.end() == m.start():
             continue
+        if len(out) >= 24:  # bounded work on pathological input
+            break
         date_s, part_s, clock_s = m.group("date"), m.group("part"), m.group("clock")
         start, end = m.start(), m.end()
         # trim a trailing space the optional \s? may have eaten
