@@ -1,0 +1,1 @@
+"""Delivery of the outbox: resolve recipients to chats, render, and hand to each channel's sender."""

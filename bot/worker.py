@@ -1,0 +1,64 @@
+"""Background work: the deadline sweeper and outbox delivery, in a thread or as `guanjia worker`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.clock import Clock
+from backend.services.sweeper import sweep_once
+from backend.settings import Settings
+from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.sender import Sender
+from bot.senders import build_senders
+
+log = logging.getLogger("guanjia.worker")
+DELIVERY_POLL_SECONDS = 0.5
+
+
+class Worker:
+    def __init__(self, session_factory: sessionmaker[Session], clock: Clock, settings: Settings,
+                 senders: dict[str, Sender] | None = None) -> None:
+        self.session_factory = session_factory
+        self.clock = clock
+        self.settings = settings
+        self.dispatcher = Dispatcher(session_factory, clock,
+                                     senders if senders is not None else build_senders(settings, session_factory, clock))
+        self.stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> tuple[int, int]:
+        """One sweep and one delivery round: (ticket steps taken, notifications sent)."""
+        steps = sweep_once(self.session_factory, self.clock, self.settings)
+        stats = self.dispatcher.deliver_once()
+        return steps, stats.sent
+
+    def run_forever(self) -> None:
+        next_sweep = 0.0
+        while not self.stop.is_set():
+            try:
+                if time.monotonic() >= next_sweep:
+                    steps = sweep_once(self.session_factory, self.clock, self.settings)
+                    if steps:
+                        log.info("swept: %d ticket step(s)", steps)
+                    next_sweep = time.monotonic() + self.settings.sweep_interval_seconds
+                stats = self.dispatcher.deliver_once()
+                if stats.sent or stats.retried or stats.unreachable:
+                    log.info("delivered %d, retrying %d, unreachable %d", stats.sent, stats.retried,
+                             stats.unreachable)
+                    continue  # more may be waiting
+            except Exception:  # a database hiccup must not kill the worker
+                log.exception("worker round failed; retrying")
+            self.stop.wait(DELIVERY_POLL_SECONDS)
+
+    def start_thread(self) -> None:
+        self._thread = threading.Thread(target=self.run_forever, name="guanjia-worker", daemon=True)
+        self._thread.start()
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        self.stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
