@@ -125,6 +125,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--no-http", action="store_true")
     ap.add_argument("--requests", type=int, default=20000)
+    ap.add_argument("--conns", type=int, default=16)
     args = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     base_rss = rss_mb()
@@ -168,7 +169,7 @@ def main() -> None:
         out["parse_100k_chars_ms"] = round((time.perf_counter() - t0) * 1000, 3)
         out["bench_process_rss_mb"] = round(rss_mb() - base_rss, 1)
         if not args.no_http:
-            out["http"] = bench_http(cache, texts, total=args.requests)
+            out["http"] = bench_http(cache, texts, total=args.requests, conns=args.conns)
     print(json.dumps(out, indent=2, ensure_ascii=False))
 
 
