@@ -95,8 +95,7 @@ class Conversation:
             if cmd.staff_only and ctx.staff is None:
                 continue
             match = cmd.pattern.fullmatch(ctx.text)
-            if match:
-                cmd.run(ctx, match)
+            if match and cmd.run(ctx, match) is not False:  # False: not mine after all, carry on
                 return
         if not ctx.text:
             self._without_text(ctx)
@@ -111,6 +110,8 @@ class Conversation:
     def _within_flow(self, ctx: Context, active: flow_base.Flow) -> None:
         intent, confidence = ctx.intent, ctx.confidence
         if intent == "cancel" and confidence >= 0.5:
+            if active.on_cancel(ctx):
+                return
             state_store.clear(ctx.state)
             ctx.say("chat.cancelled", topic=ctx.t(f"flow.{active.name}"))
             return

@@ -30,6 +30,10 @@ class Flow:
         """A button press meant for this flow; False when it is not."""
         return False
 
+    def on_cancel(self, ctx: Context) -> bool:
+        """"Cancel" said within this flow; True when the flow handled it (e.g. withdrew what it created)."""
+        return False
+
     def resume(self, ctx: Context) -> None:
         """Back after a topic switch: remind the user where we were."""
         self.start_prompt(ctx)
