@@ -1,0 +1,1 @@
+"""Staff in chat: task cards and their buttons, text-command fallbacks, my tasks, overdue, visitors."""

@@ -1,0 +1,41 @@
+"""Texts of task cards and staff actions, added to the one message catalogue."""
+
+from backend.catalogue import register
+
+register({
+    # Task card
+    "card.title": ("🧰 工单 #{number}｜{kind}·{category}", "🧰 Ticket #{number} | {kind} · {category}"),
+    "card.title_urgent": ("🚨 紧急工单 #{number}｜{kind}·{category}", "🚨 URGENT ticket #{number} | {kind} · {category}"),
+    "card.where": ("地点：{location}", "Where: {location}"),
+    "card.what": ("内容：{description}", "What: {description}"),
+    "card.status": ("状态：{status}", "Status: {status}"),
+    "card.people": ("负责人：{owner}｜处理人：{assignee}", "Responsible: {owner} | Handled by: {assignee}"),
+    "card.respond_due": ("响应期限：{due}{late}", "Respond by: {due}{late}"),
+    "card.resolve_due": ("解决期限：{due}{late}", "Resolve by: {due}{late}"),
+    "card.late": ("（已超时）", " (overdue)"),
+    "card.preferred": ("预约时间：{when}", "Preferred time: {when}"),
+    "card.phone": ("住户电话：{phone}", "Resident's phone: {phone}"),
+    "card.anonymous": ("住户：匿名", "Resident: anonymous"),
+    "card.photos": ("照片：{count} 张", "Photos: {count}"),
+    "card.btn.accept": ("✋ 接单", "✋ Accept"),
+    "card.btn.start": ("▶️ 开始", "▶️ Start"),
+    "card.btn.resolve": ("✅ 办结", "✅ Resolve"),
+    "card.btn.transfer": ("↪️ 转派", "↪️ Transfer"),
+    "card.btn.view": ("📄 详情", "📄 Details"),
+    "card.btn.phone": ("📞 联系住户", "📞 Contact resident"),
+    "card.btn.close": ("🔒 关闭", "🔒 Close"),
+    "card.cmd.accept": ("接单 {number}", "accept {number}"),
+    "card.cmd.start": ("开始 {number}", "start {number}"),
+    "card.cmd.resolve": ("办结 {number} 处理说明", "done {number} note"),
+    "card.cmd.transfer": ("转派 {number} 工号或部门", "transfer {number} login-or-department"),
+    "card.cmd.view": ("详情 {number}", "details {number}"),
+    "card.cmd.phone": ("电话 {number}", "phone {number}"),
+    "card.cmd.close": ("关闭 {number}", "close {number}"),
+    "card.history": ("处理记录：", "History:"),
+    "card.history_line": ("· {at} {who} {action}{note}", "· {at} {who} {action}{note}"),
+    "card.system": ("系统", "system"),
+    "card.resident": ("住户", "resident"),
+    "card.action.create": ("提交", "created it"),
+    "card.action.remind": ("提醒", "sent a reminder"),
+    "card.action.escalate": ("升级", "escalated it"),
+})
