@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,6 +57,10 @@ class Settings(BaseSettings):
     wecom_token: str = ""
     wecom_encoding_aes_key: str = ""
     wecom_api_url: str = "https://qyapi.weixin.qq.com"
+    wechat_templates: dict[str, Any] = {}  # notification kind -> template id or {"id", "fields", "url"}
+    wechat_reply_deadline_seconds: float = 4.0  # answer callbacks by then (WeChat gives up at 5 s)
+    wechat_callback_workers: int = 16  # threads running callbacks (conversation, media download)
+    wechat_signature_max_age_seconds: int = 300  # refuse callbacks with older (replayed) timestamps
 
     media_dir: Path = Path("./var/media")
 

@@ -10,11 +10,14 @@ from backend.clock import Clock
 from backend.settings import Settings
 from bot.delivery.inbox import InboxSender
 from bot.delivery.sender import Sender
+from bot.wechat import sender as wechat_sender
+from bot.wecom import sender as wecom_sender
 
 SenderFactory = Callable[[Settings, sessionmaker[Session], Clock], Sender | None]
 
 # Platform channels append their factory here (returning None when not configured).
 FACTORIES: list[SenderFactory] = []
+FACTORIES += [wechat_sender.factory, wecom_sender.factory]
 
 
 def build_senders(settings: Settings, session_factory: sessionmaker[Session], clock: Clock) -> dict[str, Sender]:
