@@ -20,6 +20,7 @@ from backend.api.limits import BodyLimitMiddleware
 from backend.clock import Clock, SystemClock
 from backend.db import make_engine, make_session_factory
 from backend.settings import Settings, get_settings
+from bot.telegram.webhook import mount as mount_telegram
 from bot.wechat.routes import mount as mount_wechat
 
 log = logging.getLogger("guanjia.app")
@@ -95,5 +96,6 @@ def create_app(
     _mount_nlu(app, app.state.get_nlu)
     # Channels go here as they arrive, each a router of its own:
     #   /api/webchat (web chat API), /telegram and /wechat (webhooks), /console (office console).
+    mount_telegram(app)  # /telegram/webhook (when GUANJIA_TELEGRAM_TOKEN is set)
     mount_wechat(app)  # /wechat/mp (official account), /wechat/work (WeCom)
     return app

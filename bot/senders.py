@@ -10,6 +10,7 @@ from backend.clock import Clock
 from backend.settings import Settings
 from bot.delivery.inbox import InboxSender
 from bot.delivery.sender import Sender
+from bot.telegram import sender as telegram_sender
 from bot.wechat import sender as wechat_sender
 from bot.wecom import sender as wecom_sender
 
@@ -17,6 +18,7 @@ SenderFactory = Callable[[Settings, sessionmaker[Session], Clock], Sender | None
 
 # Platform channels append their factory here (returning None when not configured).
 FACTORIES: list[SenderFactory] = []
+FACTORIES.append(telegram_sender.factory)
 FACTORIES += [wechat_sender.factory, wecom_sender.factory]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from bot.cli import db, imports, run, staff
+from bot.telegram.cli import app as telegram_app
 from nlu.cli import app as nlu_app
 
 app = typer.Typer(
@@ -20,6 +21,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(imports.app, name="import")
 app.add_typer(staff.app, name="staff")
 app.add_typer(nlu_app, name="nlu")
+app.add_typer(telegram_app, name="telegram")
 
 if __name__ == "__main__":
     app()

@@ -117,7 +117,7 @@ class TelegramChannel:
             department = groups.department_of(argument) if argument else None
             if (argument and department is None) or (not argument and staff.role != Role.MANAGER):
                 return render("tg.register_usage")
-            group = groups.register(session, self.clock, staff, chat_id, title, department)
+            group = groups.register(session, self.clock, staff.community_id, chat_id, title, department)
             community = session.get(Community, staff.community_id)
             return self._registered_text(group, community.name if community else "")
 

@@ -47,14 +47,14 @@ def registrar(session: Session, user_id: str) -> Staff | None:
     return None
 
 
-def register(session: Session, clock: Clock, staff: Staff, chat_id: str, title: str,
+def register(session: Session, clock: Clock, community_id: int, chat_id: str, title: str,
              department: Department | None) -> GroupChat:
     """Register (or re-register) the group: a department's work group, or the owners' group without one."""
     group = find(session, chat_id)
     if group is None:
-        group = GroupChat(channel=CHANNEL, chat_id=chat_id, community_id=staff.community_id, created_at=clock.now())
+        group = GroupChat(channel=CHANNEL, chat_id=chat_id, community_id=community_id, created_at=clock.now())
         session.add(group)
-    group.community_id = staff.community_id
+    group.community_id = community_id
     group.purpose = DEPARTMENT if department is not None else OWNERS
     group.department = department.value if department is not None else None
     group.title = title[:200]

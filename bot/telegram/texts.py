@@ -33,3 +33,12 @@ register({
     "tg.taken_by": ("👷 处理人：{name}", "👷 Handled by: {name}"),
     "tg.continued": ("（续）", "(cont.)"),
 })
+
+register({
+    "tg.cmd.start": ("开始使用 / 加入小区", "Start / join your community"),
+    "tg.cmd.menu": ("服务菜单", "Service menu"),
+    "tg.cmd.bind": ("绑定房屋或员工账号", "Bind your home or staff account"),
+    "tg.cmd.status": ("我的工单进度", "My tickets"),
+    "tg.cmd.cancel": ("取消当前事项", "Cancel what is in progress"),
+    "tg.cmd.help": ("使用帮助", "Help"),
+})

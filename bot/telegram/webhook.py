@@ -1,0 +1,88 @@
+"""POST /telegram/webhook inside the FastAPI app: the secret header checked, the update handled once, 200.
+
+Telegram repeats a webhook call on any non-2xx answer, so after the secret check every update is
+answered 200 (handler errors go to PTB's error handler; duplicates are dropped by update_id).
+https://core.telegram.org/bots/api#setwebhook
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from telegram import Update
+from telegram.ext import Application
+
+from backend.settings import Settings
+from bot.telegram.application import build_application
+from handlers.conversation import Conversation
+
+log = logging.getLogger("guanjia.telegram")
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def secret_ok(given: str | None, expected: str) -> bool:
+    """A webhook without a configured secret accepts nothing: anyone could post forged updates."""
+    return bool(expected) and given is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+
+class _Runtime:
+    """The webhook's Application, built on first use in the serving event loop (and rebuilt if that changes)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.application: Application | None = None  # type: ignore[type-arg]
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.lock: asyncio.Lock | None = None
+
+    async def get(self, state: Any) -> Application:  # type: ignore[type-arg]
+        loop = asyncio.get_running_loop()
+        if self.loop is not loop:
+            self.application, self.loop, self.lock = None, loop, asyncio.Lock()
+        assert self.lock is not None
+        async with self.lock:
+            if self.application is None:
+                conversation = Conversation(state.session_factory, state.get_nlu(), state.clock, self.settings)
+                application = build_application(self.settings, conversation, polling=False)
+                await application.initialize()  # getMe: the bot's id and username
+                self.application = application
+        return self.application
+
+
+def make_router(settings: Settings) -> APIRouter:
+    router = APIRouter(prefix="/telegram", tags=["telegram"])
+    runtime = _Runtime(settings)
+
+    @router.post("/webhook", include_in_schema=True)
+    async def telegram_webhook(request: Request) -> JSONResponse:
+        """Receive one Update from Telegram (checked against GUANJIA_TELEGRAM_WEBHOOK_SECRET)."""
+        if not secret_ok(request.headers.get(SECRET_HEADER), settings.telegram_webhook_secret):
+            return JSONResponse({"ok": False, "error": "forbidden"}, status_code=403)
+        try:
+            data = json.loads(await request.body())
+        except ValueError:
+            return JSONResponse({"ok": False, "error": "not JSON"}, status_code=400)
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            return JSONResponse({"ok": False, "error": "not an Update"}, status_code=400)
+        application = await runtime.get(request.app.state)
+        try:
+            update = Update.de_json(data, application.bot)
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("telegram webhook: malformed update %s (%s)", data.get("update_id"), type(exc).__name__)
+            return JSONResponse({"ok": True})  # answering 2xx: a retry would be just as malformed
+        await application.process_update(update)
+        return JSONResponse({"ok": True})
+
+    return router
+
+
+def mount(app: Any) -> None:
+    """Include POST /telegram/webhook when a bot token is configured."""
+    settings: Settings = app.state.settings
+    if settings.telegram_token:
+        app.include_router(make_router(settings))
