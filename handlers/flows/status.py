@@ -116,6 +116,11 @@ class Status_(Flow):
 
     def start(self, ctx: Context) -> None:
         state_store.set_flow(ctx.state, None)
+        self._answer(ctx)
+        if ctx.state.flow is None:  # nothing more to ask: back to a suspended form, if any
+            finish(ctx)
+
+    def _answer(self, ctx: Context) -> None:
         text = ctx.text if ctx.parse is not None else ""
         number = ctx.entity("ticket_id") or _number_in(text)
         if number is not None:
@@ -195,6 +200,8 @@ class Withdraw(Flow):
             offer_cancel(ctx)
         else:
             ctx.say("chat.nothing_to_cancel")
+        if ctx.state.flow is None:
+            finish(ctx)
 
     def step(self, ctx: Context) -> bool:
         self.start(ctx)
