@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.clock import FrozenClock
 from backend.db import make_engine, make_session_factory
 from backend.models import Base
+from backend.services.tickets import clear_category_cache
 from backend.settings import Settings
 
 PG_ADMIN_URL = os.environ.get("GUANJIA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -51,6 +52,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
+    clear_category_cache()
     eng = make_engine(db_url)
     Base.metadata.drop_all(eng)
     Base.metadata.create_all(eng)

@@ -6,6 +6,7 @@ its history row and the notifications it implies are committed together.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,6 +42,13 @@ OPEN = [s.value for s in OPEN_STATUSES]
 MAX_DESCRIPTION = 4000
 MAX_NOTE = 2000
 CHASE_INTERVAL = timedelta(hours=1)
+CATEGORY_TTL = 60.0  # seconds a category edit may take to reach ticket creation
+_CATEGORY_CACHE: dict[tuple[str, int, str], tuple[float, TicketCategory]] = {}
+
+
+def clear_category_cache() -> None:
+    """Forget cached categories (after editing them, and between test databases)."""
+    _CATEGORY_CACHE.clear()
 
 
 @dataclass
@@ -130,10 +138,7 @@ class TicketService:
         reporter = self._reporter(actor, spec)
         household = self._household(community_id, spec.household_id, reporter, actor)
         building_id = household.building_id if household else spec.building_id
-        building = self.s.get(Building, building_id) if building_id else None
-        if building is not None and building.community_id != community_id:
-            raise NotFound("楼栋")
-        owner = self._steward(building)
+        owner = self._steward(community_id, building_id)
         location = spec.location.strip() or (household.label if household else "")
         ticket = Ticket(
             community_id=community_id, number=self._next_number(community_id), kind=kind,
@@ -415,6 +420,7 @@ class TicketService:
         ticket = self._movable(actor, ticket_id, Action.NOTE)
         self._touch(ticket, self.clock.now())
         event = self._event(ticket, actor, Action.NOTE, ticket.status, ticket.status, note)
+        self.s.flush()
         params = self._params(ticket, note=note)
         if actor.type == "resident":
             self._tell_staff(ticket, "ticket.note_from_resident", params)
@@ -469,13 +475,14 @@ class TicketService:
             from_status=before, to_status=after, note=_clip(note, MAX_NOTE), data=data or {},
         )
         self.s.add(event)
-        self.s.flush()
         return event
 
     def _attach(self, ticket: Ticket, actor: Actor, url: str, content_type: str,
                 event: TicketEvent | None = None) -> Attachment:
         if not url or len(url) > 500:
             raise Invalid("bad attachment url")
+        if event is not None and event.id is None:
+            self.s.flush()
         att = Attachment(community_id=ticket.community_id, ticket_id=ticket.id, event_id=event.id if event else None,
                          kind="photo" if content_type.startswith("image/") else "document", url=url,
                          content_type=content_type[:50], created_at=self.clock.now())
@@ -521,14 +528,25 @@ class TicketService:
                            params, ticket.id)
 
     def _category(self, community_id: int, code: str) -> TicketCategory:
+        """Categories change rarely: a process-wide cache (CATEGORY_TTL) saves a query per ticket."""
         key = (community_id, code)
         cat = self._categories.get(key)
-        if cat is None:
+        if cat is not None:
+            return cat
+        now = time.monotonic()
+        shared_key = (str(self.s.get_bind().engine.url), community_id, code)
+        cached = _CATEGORY_CACHE.get(shared_key)
+        if cached is not None and cached[0] > now:
+            cat = self.s.merge(cached[1], load=False)
+        else:
             cat = self.s.scalar(select(TicketCategory).where(
                 TicketCategory.community_id == community_id, TicketCategory.code == code))
             if cat is None:
                 raise Invalid(f"unknown category {code}")
-            self._categories[key] = cat
+            self.s.expunge(cat)
+            _CATEGORY_CACHE[shared_key] = (now + CATEGORY_TTL, cat)
+            cat = self.s.merge(cat, load=False)
+        self._categories[key] = cat
         return cat
 
     def _reporter(self, actor: Actor, spec: NewTicket) -> Resident | None:
@@ -552,11 +570,18 @@ class TicketService:
             raise NotFound("房屋")
         return household
 
-    def _steward(self, building: Building | None) -> Staff | None:
-        if building is None or building.steward_id is None:
+    def _steward(self, community_id: int, building_id: int | None) -> Staff | None:
+        """The building's steward (管家), who owns the matter from the start; one query."""
+        if building_id is None:
             return None
-        steward = self.s.get(Staff, building.steward_id)
-        return steward if steward is not None and steward.active else None
+        row = self.s.execute(
+            select(Building.community_id, Staff)
+            .outerjoin(Staff, (Staff.id == Building.steward_id) & Staff.active.is_(True))
+            .where(Building.id == building_id)
+        ).first()
+        if row is None or row[0] != community_id:
+            raise NotFound("楼栋")
+        return row[1]
 
     def _next_number(self, community_id: int) -> int:
         dialect = self.s.get_bind().dialect.name
