@@ -42,6 +42,9 @@ class Callback:
 
     @property
     def kind(self) -> str:
+        """The message type, or for events the event name (wechatpy types every event "event")."""
+        if self.message.type == "event":
+            return str(getattr(self.message, "event", "") or "").lower()
         return str(self.message.type)
 
     @property
