@@ -18,6 +18,8 @@ from backend.clock import Clock
 from backend.domain import Department, Role
 from backend.models import Bill, Building, Community, FeeRate, Household, HouseholdPhone, Payment, Staff, Unit
 from backend.services.categories import seed_categories
+from backend.services.events import seed_demo_events
+from backend.services.faq import seed_demo_faq
 from backend.settings import Settings
 
 DEMO_CODE = "demo"
@@ -109,6 +111,8 @@ def seed_demo(session: Session, settings: Settings, clock: Clock) -> Community:
     buildings = _buildings(session, community.id, staff)
     households = _households(session, community.id, buildings)
     _bills(session, community.id, households, now)
+    seed_demo_faq(session, community, now)
+    seed_demo_events(session, community, now)
     session.flush()
     return community
 

@@ -1,0 +1,63 @@
+"""Questions: answered from the office's FAQ; with no good answer an inquiry ticket, so nothing is dropped."""
+
+from __future__ import annotations
+
+from backend.catalogue import register as register_texts
+from backend.domain import Kind
+from backend.models import Staff
+from backend.services import faq
+from backend.services.ticket_format import staff_label, ticket_params
+from backend.services.tickets import NewTicket
+from handlers import payloads
+from handlers.context import Context
+from handlers.flows.base import Flow, finish, register
+
+register_texts({
+    "faq.answer": ("💬 {answer}", "💬 {answer}"),
+    "faq.ask_what": ("请问您想咨询什么？例如「物业几点下班」「快递在哪里取」。",
+                     "What would you like to know? e.g. \"office hours\", \"where do I pick up parcels\"."),
+    "faq.inquiry": (
+        "这个问题我暂时答不上来，已转给客服（咨询单 #{number}），我们会在 {respond_due} 前回复您。",
+        "I can't answer that yet; customer service has it (inquiry #{number}) and will reply by {respond_due}.",
+    ),
+})
+
+
+class Faq(Flow):
+    name = "faq"
+    intents = ("ask_info",)
+    free_text_steps = frozenset({"what"})
+
+    def start(self, ctx: Context) -> None:
+        if ctx.parse is None or len(ctx.text) < 3:
+            ctx.goto("what")
+            ctx.say("faq.ask_what")
+            return
+        self.answer(ctx)
+
+    def step(self, ctx: Context) -> bool:
+        if not ctx.text:
+            return False
+        self.answer(ctx)
+        return True
+
+    def start_prompt(self, ctx: Context) -> None:
+        ctx.say("faq.ask_what")
+
+    def answer(self, ctx: Context) -> None:
+        found = faq.match(ctx.session, ctx.community.id, ctx.text)
+        if found is not None:
+            ctx.say("faq.answer", answer=found.entry.answer)
+        else:
+            household = ctx.household
+            ticket = ctx.tickets().create(ctx.resident_actor(), NewTicket(
+                kind=Kind.INQUIRY, description=ctx.text, category="inquiry", channel=ctx.inbound.channel,
+                household_id=household.id if household is not None else None,
+            ))
+            owner = ctx.session.get(Staff, ticket.owner_id) if ticket.owner_id else None
+            ctx.say("faq.inquiry", ctx.button("repair.cancel_ticket", payloads.make("r", "cancel", ticket.id)),
+                    **ticket_params(ticket, ctx.settings.timezone, owner=staff_label(owner)))
+        finish(ctx)
+
+
+register(Faq())
