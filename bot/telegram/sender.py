@@ -49,6 +49,7 @@ class TelegramSender:
         self.clock = clock
         self.limiter = limiter or process_limiter()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
         self._bot: Bot | None = None
         self._start_lock = threading.Lock()
 
@@ -62,8 +63,12 @@ class TelegramSender:
             return
         if self._bot is not None:
             self._run(self._bot.shutdown())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._loop = None
+        loop, thread = self._loop, self._thread
+        loop.call_soon_threadsafe(loop.stop)
+        if thread is not None:
+            thread.join(limits.SEND_TIMEOUT_SECONDS)
+        loop.close()
+        self._loop, self._thread, self._bot = None, None, None
 
     # ---- on the sender's own event loop -------------------------------------------------
 
@@ -140,7 +145,8 @@ class TelegramSender:
         with self._start_lock:
             if self._loop is None:
                 loop = asyncio.new_event_loop()
-                threading.Thread(target=loop.run_forever, name="guanjia-telegram-sender", daemon=True).start()
+                self._thread = threading.Thread(target=loop.run_forever, name="guanjia-telegram-sender", daemon=True)
+                self._thread.start()
                 self._loop = loop
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(limits.SEND_TIMEOUT_SECONDS)
 

@@ -1,0 +1,262 @@
+"""A fake Telegram Bot API server on 127.0.0.1: the real wire format, every call recorded, failures on demand.
+
+Speaks the methods the bot uses (getMe, getUpdates, sendMessage, sendPhoto, editMessageText,
+answerCallbackQuery, getFile, file downloads, setMyCommands, setWebhook, ...), answers
+{"ok": true, "result": ...} with real-shaped objects, and can answer 429 (retry_after) or 403.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+BOT_ID = 7000000001
+BOT_USERNAME = "guanjia_test_bot"
+BOT_USER = {"id": BOT_ID, "is_bot": True, "first_name": "管家", "username": BOT_USERNAME}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.params[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.params.get(key, default)
+
+    @property
+    def chat_id(self) -> str:
+        return str(self.params.get("chat_id", ""))
+
+    @property
+    def buttons(self) -> list[dict[str, Any]]:
+        markup = self.params.get("reply_markup") or {}
+        return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+
+@dataclass
+class Failure:
+    method: str
+    status: int
+    description: str
+    retry_after: int | None = None
+    chat_id: str | None = None
+    times: int = 1
+
+
+class FakeBotApi:
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.calls: list[Call] = []
+        self.failures: list[Failure] = []
+        self.updates: list[dict[str, Any]] = []
+        self.files: dict[str, bytes] = {}
+        self.unstarted: set[str] = set()  # users who never pressed Start: private sends get 403
+        self._lock = threading.Lock()
+        self._message_id = 1000
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeBotApi:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # ---- test helpers ------------------------------------------------------------------
+
+    def fail(self, method: str, status: int, description: str, *, retry_after: int | None = None,
+             chat_id: str | int | None = None, times: int = 1) -> None:
+        self.failures.append(Failure(method, status, description, retry_after,
+                                     None if chat_id is None else str(chat_id), times))
+
+    def sent(self, method: str | None = None, chat_id: str | int | None = None) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if (method is None or c.method == method)
+                    and (chat_id is None or c.chat_id == str(chat_id))]
+
+    def texts(self, chat_id: str | int) -> list[str]:
+        return [c.get("text") or c.get("caption") or "" for c in self.sent(chat_id=chat_id)
+                if c.method in ("sendMessage", "sendPhoto", "editMessageText")]
+
+    def add_file(self, file_id: str, content: bytes) -> None:
+        self.files[file_id] = content
+
+    def clear(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+    # ---- the API -----------------------------------------------------------------------
+
+    def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            self.calls.append(Call(method, params))
+            failure = self._failure(method, params)
+        if failure is not None:
+            body: dict[str, Any] = {"ok": False, "error_code": failure.status, "description": failure.description}
+            if failure.retry_after is not None:
+                body["parameters"] = {"retry_after": failure.retry_after}
+            return failure.status, body
+        if method in ("sendMessage", "sendPhoto") and str(params.get("chat_id")) in self.unstarted:
+            return 403, {"ok": False, "error_code": 403,
+                         "description": "Forbidden: bot can't initiate conversation with a user"}
+        handler = getattr(self, f"_m_{method}", None)
+        result = handler(params) if handler is not None else True
+        return 200, {"ok": True, "result": result}
+
+    def _failure(self, method: str, params: dict[str, Any]) -> Failure | None:
+        for failure in self.failures:
+            if failure.method == method and failure.times > 0 and \
+                    (failure.chat_id is None or failure.chat_id == str(params.get("chat_id"))):
+                failure.times -= 1
+                return failure
+        return None
+
+    def _next_id(self) -> int:
+        with self._lock:
+            self._message_id += 1
+            return self._message_id
+
+    @staticmethod
+    def _chat(chat_id: Any) -> dict[str, Any]:
+        cid = int(chat_id)
+        if cid < 0:
+            return {"id": cid, "type": "supergroup", "title": f"group {cid}"}
+        return {"id": cid, "type": "private", "first_name": "user"}
+
+    def _message(self, params: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        message = {"message_id": self._next_id(), "date": int(time.time()), "chat": self._chat(params["chat_id"]),
+                   "from": BOT_USER, **extra}
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict) and "inline_keyboard" in markup:
+            message["reply_markup"] = markup
+        return message
+
+    def _m_getMe(self, _params: dict[str, Any]) -> dict[str, Any]:
+        return {**BOT_USER, "can_join_groups": True, "can_read_all_group_messages": False,
+                "supports_inline_queries": False}
+
+    def _m_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._message(params, text=params.get("text", ""))
+
+    def _m_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        photo = [{"file_id": f"sent-{self._message_id}", "file_unique_id": f"u{self._message_id}",
+                  "width": 90, "height": 90, "file_size": 100}]
+        extra = {"photo": photo}
+        if params.get("caption"):
+            extra["caption"] = params["caption"]
+        return self._message(params, **extra)
+
+    def _m_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._message(params, text=params.get("text", ""), edit_date=int(time.time()))
+        message["message_id"] = int(params["message_id"])
+        return message
+
+    def _m_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(params["file_id"])
+        content = self.files.get(file_id, b"\xff\xd8\xff fake jpeg")
+        return {"file_id": file_id, "file_unique_id": f"uniq-{file_id}", "file_size": len(content),
+                "file_path": f"photos/{file_id}.jpg"}
+
+    def _m_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        deadline = time.monotonic() + min(float(params.get("timeout") or 0), 0.5)
+        while True:
+            with self._lock:
+                self.updates = [u for u in self.updates if u["update_id"] >= offset]
+                batch = list(self.updates)
+            if batch or time.monotonic() >= deadline:
+                return batch
+            time.sleep(0.02)
+
+    def _m_getWebhookInfo(self, _params: dict[str, Any]) -> dict[str, Any]:
+        return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+
+    # ---- HTTP --------------------------------------------------------------------------
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_args: Any) -> None:  # quiet
+                return
+
+            def do_GET(self) -> None:
+                self._route()
+
+            def do_POST(self) -> None:
+                self._route()
+
+            def _route(self) -> None:
+                path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
+                file_prefix = f"/file/bot{api.token}/"
+                if path.startswith(file_prefix):
+                    file_id = path[len(file_prefix):].rsplit("/", 1)[-1].rsplit(".", 1)[0]
+                    content = api.files.get(file_id, b"\xff\xd8\xff fake jpeg")
+                    self._reply(200, content, "application/octet-stream")
+                    return
+                prefix = f"/bot{api.token}/"
+                if not path.startswith(prefix):
+                    self._json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+                    return
+                method = path[len(prefix):]
+                status, body = api._answer(method, self._params())
+                self._json(status, body)
+
+            def _params(self) -> dict[str, Any]:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                kind = self.headers.get("Content-Type", "")
+                if kind.startswith("application/json"):
+                    return json.loads(raw or b"{}")
+                if kind.startswith("multipart/form-data"):
+                    message = BytesParser(policy=HTTP).parsebytes(
+                        f"Content-Type: {kind}\r\n\r\n".encode() + raw)
+                    fields: dict[str, Any] = {}
+                    for part in message.iter_parts():
+                        name = part.get_param("name", header="content-disposition")
+                        payload = part.get_payload(decode=True) or b""
+                        if part.get_filename() is not None:
+                            fields[name] = {"upload": len(payload)}
+                        else:
+                            fields[name] = _value(payload.decode())
+                    return fields
+                form = urllib.parse.parse_qs(raw.decode(), keep_blank_values=True)
+                return {k: _value(v[-1]) for k, v in form.items()}
+
+            def _json(self, status: int, body: dict[str, Any]) -> None:
+                self._reply(status, json.dumps(body, ensure_ascii=False).encode(), "application/json")
+
+            def _reply(self, status: int, content: bytes, kind: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+        return Handler
+
+
+def _value(text: str) -> Any:
+    """PTB sends every non-string parameter JSON-encoded."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
