@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.models.base import Base, BigId, community_fk, pk
@@ -31,8 +31,13 @@ class Ticket(Base):
     __tablename__ = "ticket"
     __table_args__ = (
         UniqueConstraint("community_id", "number"),
-        Index("ix_ticket_assignee_open", "assignee_id", "is_open"),
-        Index("ix_ticket_owner_open", "owner_id", "is_open"),
+        # Open work is a small slice of all tickets: partial indexes keep the task lists fast.
+        Index("ix_ticket_assignee_open", "assignee_id", "created_at", postgresql_where=text("is_open"),
+              sqlite_where=text("is_open")),
+        Index("ix_ticket_owner_open", "owner_id", "created_at", postgresql_where=text("is_open"),
+              sqlite_where=text("is_open")),
+        Index("ix_ticket_next_check", "next_check_at", postgresql_where=text("next_check_at IS NOT NULL"),
+              sqlite_where=text("next_check_at IS NOT NULL")),
         Index("ix_ticket_dept_open", "community_id", "department", "is_open"),
         Index("ix_ticket_reporter", "reporter_id", "is_open"),
     )
@@ -71,7 +76,7 @@ class Ticket(Base):
     # Escalation ladder: 0 none, 1 owner reminded, 2 supervisor, 3 project manager.
     escalation_level: Mapped[int] = mapped_column(default=0)
     escalation_deadline: Mapped[str] = mapped_column(String(10), default="respond")  # respond | resolve
-    next_check_at: Mapped[datetime | None] = mapped_column(index=True)
+    next_check_at: Mapped[datetime | None]
     rating: Mapped[int | None]
     rating_comment: Mapped[str] = mapped_column(Text, default="")
     last_chased_at: Mapped[datetime | None]

@@ -34,7 +34,7 @@ FINAL_LEVEL = 4
 
 
 def due_query(now: datetime, limit: int):  # type: ignore[no-untyped-def]
-    """Tickets whose next check is due, oldest first (uses ix_ticket_next_check_at)."""
+    """Tickets whose next check is due, oldest first (uses the partial index ix_ticket_next_check)."""
     return (
         select(Ticket).where(Ticket.next_check_at <= now).order_by(Ticket.next_check_at).limit(limit)
     )

@@ -101,11 +101,9 @@ class TicketService:
 
     def open_tasks(self, staff: Staff, limit: int = 50) -> list[Ticket]:
         """A staff member's open work: tickets they are doing or answer for."""
-        assigned = select(Ticket.id).where(Ticket.assignee_id == staff.id, Ticket.is_open.is_(True))
-        owned = select(Ticket.id).where(Ticket.owner_id == staff.id, Ticket.is_open.is_(True))
-        ids = assigned.union(owned).subquery()
+        mine = (Ticket.assignee_id == staff.id) | (Ticket.owner_id == staff.id)
         return list(self.s.scalars(
-            select(Ticket).where(Ticket.id.in_(select(ids.c.id))).order_by(Ticket.created_at.desc()).limit(limit)
+            select(Ticket).where(Ticket.is_open, mine).order_by(Ticket.created_at.desc()).limit(limit)
         ))
 
     def for_resident(self, resident: Resident, *, open_only: bool = True, limit: int = 20) -> list[Ticket]:
