@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from backend.api.routes import buildings, communities, households, residents, staff, tickets
+from backend.api.routes import buildings, communities, faq, households, residents, satisfaction, staff, tickets
 
 api_router = APIRouter()
-for _module in (communities, buildings, households, residents, staff, tickets):
+for _module in (communities, buildings, households, residents, staff, tickets, faq, satisfaction):
     api_router.include_router(_module.router)
 
 __all__ = ["api_router"]
