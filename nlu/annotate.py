@@ -13,7 +13,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from .builtin import DATA_DIR, build_lexicon
+from .builtin import DATA_DIR, _jieba_freq, _pinyin_map, build_lexicon
 from .entities import EntityExtractor
 from .rasa_yaml import ANNOT_RE, load_training_dir
 from .textnorm import normalize
@@ -37,7 +37,9 @@ def markup(text: str, ents: list[dict]) -> str:
 
 
 def main(paths: list[str]) -> None:
-    ext = EntityExtractor(build_lexicon(load_training_dir(DATA_DIR)))
+    lex = build_lexicon(load_training_dir(DATA_DIR))
+    freq, _ = _jieba_freq(lex.facility | lex.fee_type)
+    ext = EntityExtractor(lex, _pinyin_map(), freq)
     for p in paths:
         lines = Path(p).read_text(encoding="utf-8").splitlines()
         new = []
