@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-MODEL_VERSION = "guanjia-nlu-6"
+MODEL_VERSION = "guanjia-nlu-7"
 OOS = "out_of_scope"
 THRESHOLD = 0.3
 MAX_ENTITY_CHARS = 600
@@ -112,12 +112,13 @@ class BuiltinNLU:
         self.state = state
         self.clf: SoftmaxClassifier = state["clf"]
         self.lexicon: Lexicon = state["lexicon"]
-        self.extractor = EntityExtractor(self.lexicon)
         self._py: dict[str, str] = state["pinyin"]
         tok = jieba.Tokenizer()
         tok.FREQ, tok.total = state["jieba_freq"], state["jieba_total"]
         tok.initialized = True
         self._tok = tok
+        self.extractor = EntityExtractor(self.lexicon, self._py, state["jieba_freq"],
+                                         lambda s: tok.cut(s, HMM=False))
         self.threshold = THRESHOLD
 
     # ------------------------------------------------------------------ training / cache

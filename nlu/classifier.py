@@ -87,7 +87,7 @@ class SoftmaxClassifier:
         return p / p.sum()
 
     @classmethod
-    def train(cls, X: list[list[str]], y: list[str], *, epochs: int = 120, lr: float = 0.08,
+    def train(cls, X: list[list[str]], y: list[str], *, epochs: int = 90, lr: float = 0.1,
               l2: float = 2e-5, min_count: int = 1, seed: int = 0) -> SoftmaxClassifier:
         classes = sorted(set(y))
         cidx = {c: i for i, c in enumerate(classes)}

@@ -8,6 +8,7 @@ from the lookup sections of nlu/data, so the data and the engine agree.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -93,8 +94,17 @@ NAME_STOP = set("来到去的在是会要等明今后下上周这那和跟、，
 SMALL_OLD_BAD = set("区时心孩吃朋友公婆人师家板哥伙姐狗猫鼠车白钱熊方米子实是样年外")
 
 
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+_LATIN_RUN_RE = re.compile(r"[a-z]{2,16}")
+# a homophone typo never swaps in one of these (没气 is not 煤气)
+FUZZY_STOP = set("没不了的是在有一个这那就也都还很太又才把被给让跟和与或及即几极吗呢吧啊呀哦哈嘛")
+REAL_WORD_FREQ = 20  # a window that is itself a common word (开馆, 燃起) is not a typo
+
+
 class EntityExtractor:
-    def __init__(self, lex: Lexicon) -> None:
+    def __init__(self, lex: Lexicon, pinyin: dict[str, str] | None = None,
+                 word_freq: dict[str, int] | None = None,
+                 tokenize: Callable[[str], Iterable[str]] | None = None) -> None:
         self.lex = lex
         fac = {lower_ascii(w) for w in lex.facility}
         fac_not = {lower_ascii(w) for w in lex.facility_not}
@@ -119,6 +129,21 @@ class EntityExtractor:
         self._known_names = re.compile(f"(?:{_alt(lex.person_name)})") if lex.person_name else None
         self._trigger_re = re.compile(f"(?:{_alt(set(NAME_TRIGGERS))})[:：]?\\s?")
         self._single_sur = set(single)
+        # homophone/pinyin tolerance for facility and fee words (马捅, 挺车费, wuyefei, 热水qi)
+        self._py = pinyin or {}
+        self._word_freq = word_freq or {}
+        self._tokenize = tokenize
+        self._fuzzy: dict[tuple[str, ...], list[str]] = {}
+        self._joined: dict[str, str] = {}
+        if self._py:
+            for w in sorted(fac | fee):
+                if not (2 <= len(w) <= 5) or not all("\u4e00" <= c <= "\u9fff" for c in w):
+                    continue
+                key = tuple(self._py.get(c, "") for c in w)
+                if "" in key:
+                    continue
+                self._fuzzy.setdefault(key, []).append(w)
+                self._joined.setdefault("".join(key), w)
 
     # ------------------------------------------------------------------ helpers
     def extract(self, norm: str, ref: datetime) -> list[dict]:
@@ -274,12 +299,92 @@ class EntityExtractor:
                 out.append(Ent("room", m.start(), m.end(), digits_value(m.group(1)), 9))
         return out
 
+    def _fuzzy_matches(self, low: str, covered: bytearray) -> list[tuple[int, int, str]]:
+        """Homophone typos (one character swapped for a same-pinyin one) and pinyin spellings."""
+        py, out = self._py, []
+        n = len(low)
+        bounds: set[int] | None = None
+        i = 0
+        while i < n:
+            if covered[i] or not ("\u4e00" <= low[i] <= "\u9fff"):
+                i += 1
+                continue
+            hit = None
+            for L in (5, 4, 3, 2):
+                if i + L > n or any(covered[i:i + L]):
+                    continue
+                win = low[i:i + L]
+                key = tuple(py.get(c, "") for c in win)
+                cands = self._fuzzy.get(key)
+                if not cands or self._word_freq.get(win, 0) >= REAL_WORD_FREQ:
+                    continue
+                for w in cands:
+                    diff = [k for k in range(L) if win[k] != w[k]]
+                    if len(diff) == 1 and win[diff[0]] not in FUZZY_STOP and win not in self._fac_not:
+                        if self._tokenize is not None:
+                            if bounds is None:  # a typo never cuts through a real word (自来水|发黄 is not 水阀)
+                                bounds, pos = {0}, 0
+                                for tok in self._tokenize(low):
+                                    pos += len(tok)
+                                    bounds.add(pos)
+                            if i not in bounds or i + L not in bounds:
+                                continue
+                        hit = (i, i + L, w)
+                        break
+                if hit:
+                    break
+            if hit:
+                out.append(hit)
+                i = hit[1]
+            else:
+                i += 1
+        # pinyin, whole or mixed with characters: wuyefei, matong, 电ti, 热水qi
+        for m in _LATIN_RUN_RE.finditer(low):
+            s0, e0 = m.start(), m.end()
+            if (s0 > 0 and low[s0 - 1].isascii() and low[s0 - 1].isalnum()) or (
+                    e0 < n and low[e0].isascii() and low[e0].isalnum()):
+                continue
+            best = None
+            for a in range(0, 4):
+                if s0 - a < 0 or (a and not _CJK_RE.match(low[s0 - a])):
+                    break
+                for b in range(0, 4):
+                    if e0 + b > n or (b and not _CJK_RE.match(low[e0 + b - 1])):
+                        break
+                    s1, e1 = s0 - a, e0 + b
+                    if any(covered[s1:e1]):
+                        continue
+                    left, right = low[s1:s0], low[e0:e1]
+                    if not (left or right) and len(m.group(0)) < 4:
+                        continue
+                    pys = "".join(py.get(c, "?") for c in left) + m.group(0) + "".join(py.get(c, "?") for c in right)
+                    w = self._joined.get(pys)
+                    if w and (best is None or e1 - s1 > best[1] - best[0]):
+                        best = (s1, e1, w)
+            if best:
+                out.append(best)
+        return out
+
     def _lookups(self, low: str) -> list[Ent]:
         out: list[Ent] = []
         prev: Ent | None = None
-        for m in self._lookup_re.finditer(low):
-            w = m.group(0)
-            s, e = m.start(), m.end()
+        matches = [(m.start(), m.end(), m.group(0)) for m in self._lookup_re.finditer(low)]
+        if self._fuzzy:
+            covered = bytearray(len(low) + 1)
+            for s, e, _ in matches:
+                for k in range(s, e):
+                    covered[k] = 1
+            fz = self._fuzzy_matches(low, bytearray(len(low) + 1))
+            for fs, fe, fw in fz:
+                inside = [m for m in matches if fs <= m[0] and m[1] <= fe]
+                if any(covered[fs:fe]) and not (inside and all(m[1] - m[0] < fe - fs for m in inside)
+                                                and not any(covered[k] for k in range(fs, fe)
+                                                            if not any(m[0] <= k < m[1] for m in inside))):
+                    continue  # an exact match wins unless the typo form strictly contains it (水电|废)
+                matches = [m for m in matches if m not in inside]
+                matches.append((fs, fe, fw))
+            matches.sort()
+        for s, e, w in matches:
             if w in self._fac_not and w not in self._fee_set:
                 out.append(Ent("_block", s, e, "", 5))
                 prev = None

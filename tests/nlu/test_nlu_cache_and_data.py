@@ -106,3 +106,33 @@ def test_corrupt_cache_is_rebuilt(tmp_path: Path):
     assert n.parse("你好")["intent"]["name"] == "greet"
     with path.open("rb") as f:
         assert pickle.load(f)["version"]
+
+
+HELDOUT2 = DATA_DIR / "heldout" / "heldout2.jsonl"
+
+
+def test_second_heldout_is_separate_and_valid():
+    rows = load_jsonl(HELDOUT2)
+    assert len(rows) >= 250
+    train_texts = {ex.text for ex in load_training_dir(DATA_DIR).examples}
+    first = {r.text for r in load_jsonl(HELDOUT)}
+    assert [r.text for r in rows if r.text in train_texts and len(r.text) > 4] == []
+    assert [r.text for r in rows if r.text in first] == []
+    assert {r.intent for r in rows} == INTENTS
+    for r in rows:
+        assert r.style
+        for e in r.entities:
+            assert e["entity"] in ENTITY_NAMES
+            assert 0 <= e["start"] < e["end"] <= len(r.text)
+
+
+def test_rasa_config_pipeline():
+    cfg = yaml.safe_load((DATA_DIR.parent / "config.yml").read_text(encoding="utf-8"))
+    assert cfg["language"] == "zh"
+    names = [c["name"] for c in cfg["pipeline"]]
+    assert names == ["JiebaTokenizer", "RegexFeaturizer", "LexicalSyntacticFeaturizer", "CountVectorsFeaturizer",
+                     "CountVectorsFeaturizer", "DIETClassifier", "EntitySynonymMapper", "FallbackClassifier"]
+    char = cfg["pipeline"][4]
+    assert (char["analyzer"], char["min_ngram"], char["max_ngram"]) == ("char_wb", 1, 4)
+    assert cfg["pipeline"][1]["use_word_boundaries"] is False
+    assert cfg["pipeline"][-1]["threshold"] == 0.3

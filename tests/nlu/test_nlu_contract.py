@@ -61,6 +61,16 @@ CASES = [
     ("燃气热水器坏了", [("facility", "燃气热水器", "燃气热水器")]),
     ("电ti坏了", [("facility", "电ti", "电ti")]),
     ("楼道很脏", []),
+    # homophone typos and pinyin, found through pypinyin rather than listed one by one
+    ("暖器不热", [("facility", "暖器", "暖器")]),
+    ("插坐没电了", [("facility", "插坐", "插坐")]),
+    ("水电废交了吗", [("fee_type", "水电废", "水电废")]),
+    ("kongtiao不制冷", [("facility", "kongtiao", "kongtiao")]),
+    ("燃qi灶打不着", [("facility", "燃qi灶", "燃qi灶")]),
+    # ... but a real word or a cut through one is not a typo
+    ("自来水发黄", []),
+    ("家里没气了", []),
+    ("游泳馆几点开馆", []),
 ]
 
 
