@@ -64,6 +64,10 @@ class Settings(BaseSettings):
 
     media_dir: Path = Path("./var/media")
 
+    # Web chat and background work (used by bot/)
+    run_worker_in_app: bool = True  # the web process also sweeps deadlines and delivers the outbox
+    webchat_poll_seconds: float = 1.5  # how often the /chat page asks for pushed messages
+
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
         if self.environment == "production":

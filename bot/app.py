@@ -21,6 +21,7 @@ from backend.clock import Clock, SystemClock
 from backend.db import make_engine, make_session_factory
 from backend.settings import Settings, get_settings
 from bot.telegram.webhook import mount as mount_telegram
+from bot.webchat import mount as mount_webchat
 from bot.wechat.routes import mount as mount_wechat
 
 log = logging.getLogger("guanjia.app")
@@ -66,10 +67,20 @@ def create_app(
         session_factory = make_session_factory(engine)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if engine is not None:  # only what this app created
-            engine.dispose()
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if settings.run_worker_in_app:  # pushes reach the web chat with no second process
+            from bot.worker import Worker
+
+            worker = Worker(app.state.session_factory, app.state.clock, settings)
+            worker.start_thread()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.shutdown()
+            if engine is not None:  # only what this app created
+                engine.dispose()
 
     app = FastAPI(title="Guanjia 管家", version="0.1.0", docs_url="/docs", lifespan=lifespan,
                   description="REST API of the Guanjia property-management assistant.")
@@ -98,4 +109,5 @@ def create_app(
     #   /api/webchat (web chat API), /telegram and /wechat (webhooks), /console (office console).
     mount_telegram(app)  # /telegram/webhook (when GUANJIA_TELEGRAM_TOKEN is set)
     mount_wechat(app)  # /wechat/mp (official account), /wechat/work (WeCom)
+    mount_webchat(app)  # /chat, /api/webchat, /media
     return app

@@ -1,0 +1,106 @@
+"""POST /api/webchat/messages (say or press), GET /api/webchat/messages (what was pushed), GET /api/webchat/session."""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from backend.api.messages import error_body
+from backend.catalogue import register
+from bot.delivery import inbox
+from bot.webchat import CHANNEL
+from bot.webchat import identity as web_identity
+from bot.webchat.schemas import USER_PATTERN, PushedOut, RepliesOut, SessionOut, WebMessageIn
+from handlers.conversation import Conversation
+from handlers.messages import Inbound
+
+register({
+    "webchat.forbidden": (
+        "无权以该用户身份聊天：请先打开聊天页面获取会话（GET /api/webchat/session）。",
+        "You may not chat as this user: get a session first (GET /api/webchat/session).",
+    ),
+})
+
+router = APIRouter(tags=["web chat"])
+_conversation_lock = threading.Lock()
+MAX_CURSOR_DIGITS = 18
+
+
+def conversation(app: FastAPI) -> Conversation:
+    """One Conversation per app, built on first use (the NLU loads then)."""
+    found = getattr(app.state, "webchat_conversation", None)
+    if found is None:
+        with _conversation_lock:
+            found = getattr(app.state, "webchat_conversation", None)
+            if found is None:
+                state = app.state
+                found = Conversation(state.session_factory, state.get_nlu(), state.clock, state.settings)
+                state.webchat_conversation = found
+    return found
+
+
+def _forbidden() -> JSONResponse:
+    return JSONResponse(error_body("webchat.forbidden"), status_code=403)
+
+
+@router.post("/messages", response_model=RepliesOut, responses={403: {}, 422: {}})
+def post_message(body: WebMessageIn, request: Request) -> JSONResponse:
+    """Say something (`text`) or press a button (`payload`) as `user`; the bot's replies come back at once."""
+    settings = request.app.state.settings
+    if not web_identity.may_speak_as(settings, request, body.user):
+        return _forbidden()
+    text = (body.text or "")[: settings.max_message_chars]
+    inbound = Inbound(channel=CHANNEL, chat_id=body.user, sender_id=body.user, text=text, payload=body.payload,
+                      received_at=request.app.state.clock.now())
+    replies = conversation(request.app).handle(inbound)
+    return JSONResponse({"replies": [r.as_json() for r in replies]})
+
+
+def _cursor(after: str | None) -> int:
+    if after is None or after == "":
+        return 0
+    if not after.isascii() or not after.isdigit() or len(after) > MAX_CURSOR_DIGITS:
+        raise RequestValidationError([{"loc": ("query", "after"), "type": "value_error",
+                                       "msg": "not a cursor returned by this API"}])
+    return int(after)
+
+
+@router.get("/messages", response_model=PushedOut, responses={403: {}, 422: {}})
+def pushed_messages(
+    request: Request,
+    user: Annotated[str, Query(pattern=USER_PATTERN)],
+    after: Annotated[str | None, Query(max_length=64, description="The cursor of the previous answer.")] = None,
+) -> JSONResponse:
+    """Messages pushed to `user` (notifications, task cards) after the cursor, oldest first."""
+    settings = request.app.state.settings
+    if not web_identity.may_speak_as(settings, request, user):
+        return _forbidden()
+    start = _cursor(after)
+    with request.app.state.session_factory() as session:
+        rows = inbox.fetch(session, CHANNEL, user, start)
+        messages = [row.body for row in rows]
+    cursor = rows[-1].id if rows else start
+    return JSONResponse({"messages": messages, "cursor": str(cursor)})
+
+
+@router.get("/session", response_model=SessionOut)
+def session(request: Request) -> JSONResponse:
+    """The caller's web chat id and its signed token (also set as an HttpOnly cookie); reused while the cookie lasts."""
+    settings = request.app.state.settings
+    user = request.cookies.get(web_identity.COOKIE_USER, "")
+    token = request.cookies.get(web_identity.COOKIE_TOKEN, "")
+    if not (user.startswith(web_identity.ISSUED_PREFIX) and len(user) <= 64
+            and web_identity.token_matches(settings, user, token)):
+        user = web_identity.new_user()
+        token = web_identity.sign(settings, user)
+    response = JSONResponse({"user": user, "token": token, "demo": settings.demo_mode,
+                             "poll_seconds": settings.webchat_poll_seconds})
+    secure = request.url.scheme == "https"
+    for name, value in ((web_identity.COOKIE_USER, user), (web_identity.COOKIE_TOKEN, token)):
+        response.set_cookie(name, value, max_age=web_identity.COOKIE_MAX_AGE, httponly=True, samesite="lax",
+                            secure=secure, path="/")
+    return response
