@@ -6,6 +6,7 @@ import typer
 
 from bot.cli import db, imports, run, staff
 from bot.telegram.cli import app as telegram_app
+from bot.wechat.cli import app as wechat_app
 from nlu.cli import app as nlu_app
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ app.add_typer(imports.app, name="import")
 app.add_typer(staff.app, name="staff")
 app.add_typer(nlu_app, name="nlu")
 app.add_typer(telegram_app, name="telegram")
+app.add_typer(wechat_app, name="wechat")
 
 if __name__ == "__main__":
     app()

@@ -15,8 +15,6 @@ from backend.clock import SystemClock
 from backend.db import make_engine, make_session_factory, transaction
 from bot.cli.common import fail, load_settings
 
-log = logging.getLogger("guanjia.worker")
-
 APP_FACTORY = "bot.app:create_app"
 HOST_OPTION = typer.Option(None, help="Listen address (default: GUANJIA_HOST).")
 PORT_OPTION = typer.Option(None, help="Port (default: GUANJIA_PORT).")
@@ -55,36 +53,29 @@ def serve(host: str | None = HOST_OPTION, port: int | None = PORT_OPTION) -> Non
     uvicorn.run(APP_FACTORY, factory=True, host=host or settings.host, port=port or settings.port)
 
 
-def _stop_on_signals() -> threading.Event:
-    """Ctrl-C (SIGINT) or SIGTERM lets the current sweep finish, then the loop ends."""
-    stop = threading.Event()
+def _stop_on_signals(stop: threading.Event) -> None:
+    """Ctrl-C (SIGINT) or SIGTERM lets the current round finish, then the loop ends."""
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    return stop
 
 
-def worker(once: bool = typer.Option(False, "--once", help="Sweep once and exit.")) -> None:
-    """Remind, escalate and auto-close tickets whose deadlines come due, every GUANJIA_SWEEP_INTERVAL_SECONDS."""
-    from backend.services.sweeper import sweep_once
+def worker(once: bool = typer.Option(False, "--once", help="One sweep and one delivery round, then exit.")) -> None:
+    """Sweep ticket deadlines (remind, escalate, auto-close) and deliver the outbox to every channel; Ctrl-C stops."""
+    from bot.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = load_settings()
     engine = make_engine(settings.database_url)
-    factory, clock = make_session_factory(engine), SystemClock()
+    background = Worker(make_session_factory(engine), SystemClock(), settings)
     try:
         if once:
-            typer.echo(f"swept: {sweep_once(factory, clock, settings)} ticket(s) advanced")
+            steps, sent = background.run_once()
+            typer.echo(f"swept: {steps} ticket(s) advanced; delivered: {sent} notification(s)")
             return
-        stop = _stop_on_signals()
-        typer.echo(f"worker sweeping every {settings.sweep_interval_seconds:g} s; Ctrl-C stops it")
-        while not stop.is_set():
-            try:
-                advanced = sweep_once(factory, clock, settings)
-                if advanced:
-                    log.info("swept: %d ticket(s) advanced", advanced)
-            except Exception:  # a database hiccup must not kill the worker; the next sweep retries
-                log.exception("sweep failed; retrying in %s s", settings.sweep_interval_seconds)
-            stop.wait(settings.sweep_interval_seconds)
+        _stop_on_signals(background.stop)
+        typer.echo(f"worker sweeping every {settings.sweep_interval_seconds:g} s and delivering the outbox; "
+                   "Ctrl-C stops it")
+        background.run_forever()
         typer.echo("worker stopped")
     finally:
         engine.dispose()

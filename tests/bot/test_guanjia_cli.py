@@ -129,7 +129,7 @@ def test_worker_loop_stops_on_signal(
 ) -> None:
     import signal
 
-    import backend.services.sweeper as sweeper
+    import bot.worker
 
     sweeps: list[int] = []
 
@@ -139,7 +139,7 @@ def test_worker_loop_stops_on_signal(
             signal.raise_signal(signal.SIGINT)  # what Ctrl-C delivers
         return 0
 
-    monkeypatch.setattr(sweeper, "sweep_once", fake_sweep)
+    monkeypatch.setattr(bot.worker, "sweep_once", fake_sweep)  # what Worker.run_forever calls
     old = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     try:
         result = runner.invoke(app, ["worker"], env={**env, "GUANJIA_SWEEP_INTERVAL_SECONDS": "0.01"})
