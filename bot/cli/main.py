@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from bot import terminal
 from bot.cli import db, imports, run, staff
 from bot.telegram.cli import app as telegram_app
 from bot.wechat.cli import app as wechat_app
@@ -18,6 +19,7 @@ app = typer.Typer(
 app.command()(run.demo)
 app.command()(run.serve)
 app.command()(run.worker)
+app.command()(terminal.chat)
 app.add_typer(db.app, name="db")
 app.add_typer(imports.app, name="import")
 app.add_typer(staff.app, name="staff")
