@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret"}
@@ -67,6 +68,11 @@ class Settings(BaseSettings):
     # Web chat and background work (used by bot/)
     run_worker_in_app: bool = True  # the web process also sweeps deadlines and delivers the outbox
     webchat_poll_seconds: float = 1.5  # how often the /chat page asks for pushed messages
+
+    @field_validator("wechat_templates", mode="before")
+    @classmethod
+    def _templates_json(cls, value: Any) -> Any:
+        return json.loads(value or "{}") if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
