@@ -106,3 +106,11 @@ def test_garbage_and_forged_buttons_do_not_crash(chat):
     assert "失效" in ivy.press("t:accept:999999")
     assert "失效" in ivy.press("💥" * 100)
     assert ivy.say("哈" * 100_000)
+
+
+def test_cancel_after_the_repair_was_registered_cancels_the_ticket(chat, session_factory):
+    jack = chat("u-jack")
+    assert "工单号" in jack.say("3号楼电梯门关不上")
+    jack.say("算了不报了")
+    with session_factory() as s:
+        assert s.scalar(select(Ticket)).status == "cancelled"
