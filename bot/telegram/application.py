@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import BotCommand
 from telegram.ext import Application, ApplicationBuilder
 
@@ -43,6 +45,8 @@ def bot_commands(lang: str = "zh") -> list[BotCommand]:
 
 
 async def set_commands(application: Application) -> None:  # type: ignore[type-arg]
-    """The command menu Telegram shows next to the input field (Chinese by default, English for en users)."""
+    """Start-up: forget old update ids; the command menu next to the input field (Chinese, English for en)."""
+    channel: TelegramChannel = application.bot_data[BOT_DATA_KEY]
+    await asyncio.to_thread(channel.prune)
     await application.bot.set_my_commands(bot_commands("zh"))
     await application.bot.set_my_commands(bot_commands("en"), language_code="en")

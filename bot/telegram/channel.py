@@ -152,6 +152,10 @@ class TelegramChannel:
         with transaction(self.session_factory) as session:
             return dedup.first_time(session, update_id, self.clock)
 
+    def prune(self) -> int:
+        with transaction(self.session_factory) as session:
+            return dedup.prune(session, self.clock)
+
     def community_code(self, chat_id: str) -> str:
         """The community of a registered group, else the default one (for deep links)."""
         with self.session_factory() as session:

@@ -31,5 +31,8 @@ OUTBOX_RETRY_SECONDS: float = 30.0  # when the network keeps failing
 INLINE_RETRY_MAX_WAIT: float = 10.0  # an in-request reply waits out a 429 this long at most
 SEND_TIMEOUT_SECONDS: float = 60.0  # one send from the delivery thread, waits and retries included
 
+# Update ids are kept this long: after a week without updates Telegram restarts them at random.
+PROCESSED_UPDATE_RETENTION_DAYS: int = 14
+
 # Webhook secret token: 1-256 characters of A-Z a-z 0-9 _ -.
 WEBHOOK_SECRET_MAX_LENGTH: int = 256

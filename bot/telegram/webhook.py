@@ -11,6 +11,8 @@ import asyncio
 import hmac
 import json
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,6 +22,7 @@ from telegram.ext import Application
 
 from backend.settings import Settings
 from bot.telegram.application import build_application
+from bot.telegram.channel import BOT_DATA_KEY
 from handlers.conversation import Conversation
 
 log = logging.getLogger("guanjia.telegram")
@@ -50,13 +53,26 @@ class _Runtime:
                 conversation = Conversation(state.session_factory, state.get_nlu(), state.clock, self.settings)
                 application = build_application(self.settings, conversation, polling=False)
                 await application.initialize()  # getMe: the bot's id and username
+                await asyncio.to_thread(application.bot_data[BOT_DATA_KEY].prune)
                 self.application = application
         return self.application
 
+    async def close(self) -> None:
+        """Release the Bot API client when the web app stops (only in the loop that built it)."""
+        if self.application is not None and self.loop is asyncio.get_running_loop():
+            await self.application.shutdown()
+        self.application = None
+
 
 def make_router(settings: Settings) -> APIRouter:
-    router = APIRouter(prefix="/telegram", tags=["telegram"])
     runtime = _Runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        yield
+        await runtime.close()
+
+    router = APIRouter(prefix="/telegram", tags=["telegram"], lifespan=lifespan)
 
     @router.post("/webhook", include_in_schema=True)
     async def telegram_webhook(request: Request) -> JSONResponse:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from backend.models import GroupChat, Notification, Staff, Ticket
+from bot.app import create_app
 from tests.telegram import updates as tg
+from tests.telegram.conftest import SECRET
 from tests.telegram.fake_bot_api import BOT_USERNAME
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.filterwarnings("error")]
@@ -169,3 +172,37 @@ async def test_department_notification_without_group_goes_to_duty_staff(tgbot, d
         notes = list(s.scalars(select(Notification).where(Notification.department == "engineering")))
     assert notes and all(n.status in ("sent", "unreachable") for n in notes)
     assert any(c.buttons for c in tgbot.api.sent("sendMessage", TECH1["id"]))
+
+
+async def test_bot_added_to_a_new_group_says_how_to_register_it(tgbot):
+    newgroup = tg.group_chat(-100444, "新群")
+    await tgbot.feed(tg.bot_membership(newgroup, MANAGER, "left", "member"))
+    assert any("/register_group" in t for t in tgbot.api.texts(newgroup["id"]))
+
+
+async def test_a_group_that_becomes_a_supergroup_keeps_its_registration(tgbot, session_factory):
+    await engineering_group(tgbot)
+    await tgbot.feed(tg.update(message={"message_id": 9, "date": 0, "chat": ENGINEERING, "from": LEAD,
+                                        "migrate_to_chat_id": -100999}))
+    with session_factory() as s:
+        assert s.scalar(select(GroupChat)).chat_id == "-100999"
+
+
+async def test_group_button_press_through_the_webhook(tgbot, deliver, tg_settings, clock, session_factory, nlu):
+    await engineering_group(tgbot)
+    await tgbot.bind_staff("tech1", TECH1)
+    ticket = await report_lift_repair(tgbot)
+    await deliver()
+    message_id, _ = card_in_group(tgbot, ENGINEERING)
+    app = create_app(tg_settings, clock=clock, session_factory=session_factory, nlu=nlu)
+    press = tg.press(TECH1, f"t:a:{ticket.id}", chat=ENGINEERING, message_id=message_id)
+
+    def post() -> int:
+        with TestClient(app) as client:
+            return client.post("/telegram/webhook", json=press,
+                               headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}).status_code
+
+    assert await asyncio.to_thread(post) == 200
+    with session_factory() as s:
+        assert s.get(Ticket, ticket.id).assignee_id is not None
+    assert tgbot.api.sent("editMessageText", ENGINEERING["id"])

@@ -87,3 +87,15 @@ async def test_unknown_user_and_garbage_do_not_crash(tgbot):
     await tgbot.feed(tg.press(stranger, "💥" * 10, chat=tg.private_chat(stranger), message_id=5))
     assert len(tgbot.api.sent("answerCallbackQuery")) == 2
     assert tgbot.api.texts(1008)
+
+
+async def test_old_update_ids_are_forgotten_at_start_up(tgbot, session_factory, clock):
+    from backend.models import ProcessedUpdate
+
+    await tgbot.feed(tg.text(tg.user(1009), "你好"))
+    clock.advance(days=15)
+    await tgbot.feed(tg.text(tg.user(1009), "谢谢"))
+    channel = tgbot.application.bot_data["guanjia"]
+    assert channel.prune() == 1
+    with session_factory() as s:
+        assert len(list(s.scalars(select(ProcessedUpdate)))) == 1
