@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from handlers.context import Context
@@ -33,6 +34,16 @@ class Flow:
     def on_cancel(self, ctx: Context) -> bool:
         """"Cancel" said within this flow; True when the flow handled it (e.g. withdrew what it created)."""
         return False
+
+    @staticmethod
+    def withdraw(ctx: Context, slot: str, cancel: Callable[[Context, int], object],
+                 steps: frozenset[str] = frozenset({"created"})) -> bool:
+        """Cancel what this flow created (its id kept in `slot`) and end the flow."""
+        if ctx.state.step not in steps or not ctx.slots.get(slot):
+            return False
+        cancel(ctx, int(ctx.slots[slot]))
+        finish(ctx, resume=False)
+        return True
 
     def resume(self, ctx: Context) -> None:
         """Back after a topic switch: remind the user where we were."""

@@ -121,13 +121,9 @@ class Complaint(Flow):
         return True
 
     def on_cancel(self, ctx: Context) -> bool:
-        if ctx.state.step != "created" or not ctx.slots.get("ticket_id"):
-            return False
         from handlers.flows.status import cancel
 
-        cancel(ctx, int(ctx.slots["ticket_id"]))
-        finish(ctx, resume=False)
-        return True
+        return self.withdraw(ctx, "ticket_id", cancel)
 
     def start_prompt(self, ctx: Context) -> None:
         if ctx.state.flow != self.name:

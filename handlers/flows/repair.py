@@ -95,13 +95,9 @@ class Repair(Flow):
 
     def on_cancel(self, ctx: Context) -> bool:
         """"算了不报了" after the ticket exists withdraws the ticket, not just the form."""
-        if ctx.state.step not in ("created", "ask_where") or not ctx.slots.get("ticket_id"):
-            return False
         from handlers.flows.status import cancel
 
-        cancel(ctx, int(ctx.slots["ticket_id"]))
-        finish(ctx, resume=False)
-        return True
+        return self.withdraw(ctx, "ticket_id", cancel, frozenset({"created", "ask_where"}))
 
     def start_prompt(self, ctx: Context) -> None:
         self._next(ctx)

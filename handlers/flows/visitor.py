@@ -197,11 +197,7 @@ class Visitor(Flow):
         return False
 
     def on_cancel(self, ctx: Context) -> bool:
-        if ctx.state.step != "created" or not ctx.slots.get("pass_id"):
-            return False
-        _cancel(ctx, int(ctx.slots["pass_id"]))
-        finish(ctx, resume=False)
-        return True
+        return self.withdraw(ctx, "pass_id", _cancel)
 
     def start_prompt(self, ctx: Context) -> None:
         if ctx.state.flow != self.name:
