@@ -34,7 +34,7 @@ def verbs_for(ticket: Ticket, viewer: Staff | None, *, group: bool = False, deta
     if ticket.assignee_id is None and may(Action.ACCEPT, ticket):
         verbs.append("a")
     if viewer is not None:
-        if ticket.assignee_id == viewer.id and may(Action.START, ticket) and ticket.status != "in_progress":
+        if ticket.assignee_id == viewer.id and may(Action.START, ticket):
             verbs.append("s")
         handles = can_handle(viewer, ticket)
         if handles and ticket.assignee_id is not None and may(Action.RESOLVE, ticket):
