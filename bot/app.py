@@ -45,6 +45,24 @@ def _nlu_getter(settings: Settings, nlu: Any | None) -> Callable[[], Any]:
     return get_nlu
 
 
+def _conversation_getter(app: FastAPI) -> Callable[[], Any]:
+    """One Conversation per app for every channel, built on first use (the NLU loads then)."""
+    built: list[Any] = []
+    lock = threading.Lock()
+
+    def get_conversation() -> Any:
+        if not built:
+            with lock:
+                if not built:
+                    from handlers.conversation import Conversation
+
+                    state = app.state
+                    built.append(Conversation(state.session_factory, state.get_nlu(), state.clock, state.settings))
+        return built[0]
+
+    return get_conversation
+
+
 def _mount_nlu(app: FastAPI, get_nlu: Callable[[], Any]) -> None:
     try:
         from nlu.api import make_router
@@ -88,6 +106,7 @@ def create_app(
     app.state.clock = clock or SystemClock()
     app.state.session_factory = session_factory
     app.state.get_nlu = _nlu_getter(settings, nlu)
+    app.state.get_conversation = _conversation_getter(app)
 
     app.add_middleware(BodyLimitMiddleware)
     install_error_handlers(app)

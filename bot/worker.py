@@ -26,7 +26,8 @@ class Worker:
         self.clock = clock
         self.settings = settings
         self.dispatcher = Dispatcher(session_factory, clock,
-                                     senders if senders is not None else build_senders(settings, session_factory, clock))
+                                     senders if senders is not None else build_senders(settings, session_factory, clock),
+                                     tz=settings.timezone)
         self.stop = threading.Event()
         self._thread: threading.Thread | None = None
 

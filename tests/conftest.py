@@ -87,5 +87,6 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         secret_key="test-secret",
         media_dir=tmp_path / "media",
         nlu_cache_dir=tmp_path / "nlu-cache",
+        run_worker_in_app=False,  # tests run the worker's rounds themselves
         _env_file=None,
     )

@@ -20,11 +20,12 @@ from backend.catalogue import register, render
 from backend.clock import Clock
 from backend.db import transaction
 from backend.domain import Department
-from backend.models import ChatIdentity, Notification
+from backend.models import ChatIdentity, Notification, Staff
 from backend.services import outbox
 from backend.services.outbox import Recipient
 from bot.delivery.sender import Sender, SendResult, Target
 from bot.delivery.targets import targets_for
+from handlers.messages import Outbound
 from handlers.notify_render import render as render_notification
 
 log = logging.getLogger("guanjia.delivery")
@@ -49,8 +50,9 @@ class DeliveryStats:
 
 class Dispatcher:
     def __init__(self, session_factory: sessionmaker[Session], clock: Clock, senders: Mapping[str, Sender],
-                 worker_id: str | None = None) -> None:
+                 worker_id: str | None = None, tz: str = "Asia/Shanghai") -> None:
         self.session_factory = session_factory
+        self.settings_tz = tz
         self.clock = clock
         self.senders = dict(senders)
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
@@ -76,7 +78,9 @@ class Dispatcher:
                 return
             targets = targets_for(session, note)
             done = set(note.params.get("_done", []))
-            kind, params, resident = note.kind, dict(note.params), note.recipient_type == "resident"
+            resident = note.recipient_type == "resident"
+            # Rendered now, inside the session: staff cards show the ticket as it is and the viewer's buttons.
+            messages = {t.key: self._render(session, note, t) for t in targets if t.key not in done}
         outcomes: dict[str, SendResult] = {}
         for target in targets:
             if target.key in done:
@@ -86,13 +90,22 @@ class Dispatcher:
                 stats.skipped_channels.add(target.channel)
                 outcomes[target.key] = SendResult.unreachable(f"no sender for {target.channel}")
                 continue
-            message = render_notification(kind, params, target.lang, target.audience)
+            message = messages[target.key]
             try:
                 outcomes[target.key] = sender.send(target, message, note_id)
             except Exception as exc:  # a sender bug or network error: retry later
                 log.warning("sender %s failed: %s", target.channel, type(exc).__name__)
                 outcomes[target.key] = SendResult.retry(30, type(exc).__name__)
         self._record(note_id, targets, done, outcomes, stats, resident)
+
+    def _render(self, session: Session, note: Notification, target: Target) -> Outbound:
+        viewer = None
+        if target.audience == "staff" and target.identity_id is not None:
+            identity = session.get(ChatIdentity, target.identity_id)
+            viewer = session.get(Staff, identity.staff_id) if identity and identity.staff_id else None
+        return render_notification(note.kind, note.params, target.lang, target.audience, session=session,
+                                   viewer=viewer, community_id=note.community_id, tz=self.settings_tz,
+                                   now=self.clock.now())
 
     def _record(self, note_id: int, targets: list[Target], done: set[str], outcomes: dict[str, SendResult],
                 stats: DeliveryStats, resident: bool) -> None:

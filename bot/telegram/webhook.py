@@ -23,7 +23,6 @@ from telegram.ext import Application
 from backend.settings import Settings
 from bot.telegram.application import build_application
 from bot.telegram.channel import BOT_DATA_KEY
-from handlers.conversation import Conversation
 
 log = logging.getLogger("guanjia.telegram")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -50,7 +49,7 @@ class _Runtime:
         assert self.lock is not None
         async with self.lock:
             if self.application is None:
-                conversation = Conversation(state.session_factory, state.get_nlu(), state.clock, self.settings)
+                conversation = await asyncio.to_thread(state.get_conversation)
                 application = build_application(self.settings, conversation, polling=False)
                 await application.initialize()  # getMe: the bot's id and username
                 await asyncio.to_thread(application.bot_data[BOT_DATA_KEY].prune)

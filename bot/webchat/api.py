@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -26,21 +25,12 @@ register({
 })
 
 router = APIRouter(tags=["web chat"])
-_conversation_lock = threading.Lock()
 MAX_CURSOR_DIGITS = 18
 
 
 def conversation(app: FastAPI) -> Conversation:
-    """One Conversation per app, built on first use (the NLU loads then)."""
-    found = getattr(app.state, "webchat_conversation", None)
-    if found is None:
-        with _conversation_lock:
-            found = getattr(app.state, "webchat_conversation", None)
-            if found is None:
-                state = app.state
-                found = Conversation(state.session_factory, state.get_nlu(), state.clock, state.settings)
-                state.webchat_conversation = found
-    return found
+    """The app's Conversation (shared by every channel)."""
+    return app.state.get_conversation()
 
 
 def _forbidden() -> JSONResponse:

@@ -30,6 +30,7 @@ SEND_ATTEMPTS = 3
 class WorkApp:
     def __init__(self, app: FastAPI) -> None:
         state = app.state
+        self._app = app
         self.settings, self.session_factory, self.clock = state.settings, state.session_factory, state.clock
         self.get_nlu = state.get_nlu
         s = self.settings
@@ -38,13 +39,10 @@ class WorkApp:
         self.sender = WeComSender(s, self.session_factory, self.clock)
         self.runner = CallbackRunner(self.session_factory, self.clock, s.wechat_reply_deadline_seconds,
                                      s.wechat_callback_workers)
-        self._conversation: Conversation | None = None
 
     @property
     def conversation(self) -> Conversation:
-        if self._conversation is None:
-            self._conversation = Conversation(self.session_factory, self.get_nlu(), self.clock, self.settings)
-        return self._conversation
+        return self._app.state.get_conversation()
 
     def work(self, cb: WorkCallback, claim: Claim) -> list[Outbound]:
         inbound = to_inbound(cb)

@@ -204,3 +204,40 @@ def test_two_dispatchers_at_once_send_every_row_exactly_once(session_factory, cl
     with session_factory() as s:
         assert s.scalar(select(func.count()).where(ChannelMessage.chat_id == "u-many")) == 40
         assert set(s.scalars(select(Notification.status).where(Notification.id.in_(ids)))) == {"sent"}
+
+
+def test_staff_card_is_rendered_live_with_masked_phone_and_viewer_buttons(session_factory, clock, settings):
+    """Delivery renders staff notifications against the ticket as it is now, for that viewer."""
+    from backend.models import ChatIdentity
+    from backend.services.actor import Actor
+    from backend.services.tickets import NewTicket, TicketService
+    from bot.delivery.dispatcher import Dispatcher
+    from tests.builders import build_world
+
+    with session_factory() as s:
+        world = build_world(s, clock, settings)
+        resident = world.residents["1"]
+        s.add(ChatIdentity(community_id=world.community.id, channel="web", external_id="cs1-web",
+                           staff_id=world.staff["cs1"].id, created_at=clock.now()))
+        TicketService(s, clock, settings).create(
+            Actor.of_resident(resident), NewTicket(kind="repair", description="水管漏水", household_id=resident.household_id))
+        s.commit()
+
+    class Recorder:
+        channel = "web"
+
+        def __init__(self):
+            self.sent = []
+
+        def send(self, target, message, notification_id=None):
+            from bot.delivery.sender import SendResult
+
+            self.sent.append((target, message))
+            return SendResult.sent()
+
+    recorder = Recorder()
+    Dispatcher(session_factory, clock, {"web": recorder}).deliver_once()
+    cards = [m for t, m in recorder.sent if t.chat_id == "cs1-web"]
+    assert cards, "the steward gets the you-own card"
+    assert "****" in cards[0].text  # the reporter's phone, masked
+    assert any(b.payload.startswith("t:") for b in cards[0].buttons)
