@@ -29,7 +29,7 @@ from backend.domain import Department, Role
 from backend.models import Base, Building, Community, Household, Resident, Staff, Unit
 from backend.services.actor import Actor
 from backend.services.categories import seed_categories
-from backend.services.sweeper import due_query
+from backend.services.sweeper import SWEEP_BATCH, due_query
 from backend.services.tickets import NewTicket, TicketService
 from backend.settings import Settings
 
@@ -138,7 +138,7 @@ def measure(url: str, creates: int) -> None:
     def due_once(s, i: int) -> float:
         now = clock.now() - timedelta(days=rnd.randint(0, 6), minutes=i)
         t0 = time.perf_counter()
-        list(s.scalars(due_query(now, 200)))
+        list(s.scalars(due_query(now, SWEEP_BATCH)))
         return (time.perf_counter() - t0) * 1000
 
     with factory() as s:
@@ -146,7 +146,7 @@ def measure(url: str, creates: int) -> None:
             due_once(s, i)
         lat = [due_once(s, i) for i in range(2000)]
         s.rollback()
-    print(f"sweeper overdue query (batch 200): n=2000 p50={statistics.median(lat):.2f} ms p99={pct(lat, 0.99):.2f} ms")
+    print(f"sweeper overdue query (batch {SWEEP_BATCH}): n=2000 p50={statistics.median(lat):.2f} ms p99={pct(lat, 0.99):.2f} ms")
     with factory() as s:
         residents = list(s.scalars(select(Resident)))
 

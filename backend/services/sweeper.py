@@ -31,6 +31,7 @@ from backend.services.tickets import TicketService
 from backend.settings import Settings
 
 FINAL_LEVEL = 4
+SWEEP_BATCH = 50  # tickets per transaction: short row locks, small result sets
 
 
 def due_query(now: datetime, limit: int):  # type: ignore[no-untyped-def]
@@ -40,7 +41,7 @@ def due_query(now: datetime, limit: int):  # type: ignore[no-untyped-def]
     )
 
 
-def sweep_once(session_factory: sessionmaker[Session], clock: Clock, settings: Settings, batch: int = 200) -> int:
+def sweep_once(session_factory: sessionmaker[Session], clock: Clock, settings: Settings, batch: int = SWEEP_BATCH) -> int:
     """Process every due ticket; returns the number of steps taken (notifications sent or closes)."""
     steps = 0
     while True:
