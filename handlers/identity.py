@@ -36,17 +36,21 @@ def find_community(session: Session, code: str | None, settings: Settings) -> Co
 
 def resolve(session: Session, inbound: Inbound, clock: Clock, settings: Settings) -> Who | None:
     """The writer's identity; None when no community can be told (the caller asks for a link or code)."""
-    query = select(ChatIdentity).where(
-        ChatIdentity.channel == inbound.channel, ChatIdentity.external_id == inbound.sender_id
+    # One round trip for the common case: the identity with its community, resident and staff member.
+    query = (
+        select(ChatIdentity, Community, Resident, Staff)
+        .join(Community, Community.id == ChatIdentity.community_id)
+        .outerjoin(Resident, Resident.id == ChatIdentity.resident_id)
+        .outerjoin(Staff, Staff.id == ChatIdentity.staff_id)
+        .where(ChatIdentity.channel == inbound.channel, ChatIdentity.external_id == inbound.sender_id)
     )
     wanted = find_community(session, inbound.community_code, settings) if inbound.community_code else None
     if wanted is not None:
         query = query.where(ChatIdentity.community_id == wanted.id)
-    identity = session.scalar(query.order_by(ChatIdentity.id.desc()).limit(1))
-    if identity is not None:
-        community = session.get(Community, identity.community_id)
-        assert community is not None
-        return _who(session, community, identity)
+    row = session.execute(query.order_by(ChatIdentity.id.desc()).limit(1)).first()
+    if row is not None:
+        identity, community, resident, staff = row
+        return Who(community, identity, resident, staff if staff is not None and staff.active else None)
     community = wanted or find_community(session, None, settings)
     if community is None:
         return None
