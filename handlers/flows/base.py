@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -9,7 +10,7 @@ from handlers.context import Context
 from handlers.payloads import Payload
 
 
-class Flow:
+class Flow(ABC):
     """A conversation topic. Its state lives in ctx.state (flow name, step, slots)."""
 
     name: ClassVar[str]
@@ -19,13 +20,13 @@ class Flow:
     free_text_steps: ClassVar[frozenset[str]] = frozenset()  # steps where any text is a valid answer
     locked_steps: ClassVar[frozenset[str]] = frozenset()  # steps that no topic switch interrupts
 
+    @abstractmethod
     def start(self, ctx: Context) -> None:
         """Begin (ctx.parse holds the message that started it, if any)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def step(self, ctx: Context) -> bool:
         """A message while this flow is active; False when it is no answer to the current step."""
-        raise NotImplementedError
 
     def on_payload(self, ctx: Context, payload: Payload) -> bool:
         """A button press meant for this flow; False when it is not."""
@@ -49,7 +50,7 @@ class Flow:
         """Back after a topic switch: remind the user where we were."""
         self.start_prompt(ctx)
 
-    def start_prompt(self, ctx: Context) -> None:
+    def start_prompt(self, ctx: Context) -> None:  # noqa: B027  (optional hook; most flows override it)
         """Repeat the question of the current step (used by resume and after corrections)."""
 
 
