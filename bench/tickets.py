@@ -8,7 +8,8 @@ Targets: both queries p99 <= 10 ms; creation >= 1,000 tickets/s.
 
     python bench/tickets.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--tickets 1000000]
 
-Runs in a throwaway database that it drops at the end.
+Runs in a throwaway database that it drops at the end; `--keep NAME` seeds database NAME once and
+reuses it on later runs (for profiling), leaving it in place.
 """
 
 from __future__ import annotations
@@ -182,18 +183,23 @@ def main() -> None:
     ap.add_argument("--url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     ap.add_argument("--tickets", type=int, default=1_000_000)
     ap.add_argument("--creates", type=int, default=5000)
+    ap.add_argument("--keep", metavar="NAME", help="seed database NAME once, reuse it later, never drop it")
     args = ap.parse_args()
-    name = f"guanjia_bench_{uuid.uuid4().hex[:8]}"
+    name = args.keep or f"guanjia_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(args.url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = args.url.rsplit("/", 1)[0] + f"/{name}"
     try:
-        seed(url, args.tickets)
+        if not exists:
+            seed(url, args.tickets)
         measure(url, args.creates)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if not args.keep:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 if __name__ == "__main__":

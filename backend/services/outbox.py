@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.clock import Clock
@@ -38,18 +38,33 @@ class Recipient:
         return cls("department", department=department)
 
 
+def row(
+    clock: Clock, community_id: int, to: Recipient, kind: str, params: dict[str, Any], ticket_id: int | None = None,
+) -> dict[str, Any]:
+    """The column values of one pending notification."""
+    now = clock.now()
+    return {
+        "community_id": community_id, "created_at": now, "recipient_type": to.type, "resident_id": to.resident_id,
+        "staff_id": to.staff_id, "department": to.department, "kind": kind, "params": params,
+        "ticket_id": ticket_id, "status": "pending", "attempts": 0, "next_attempt_at": now,
+        "claimed_by": None, "claimed_until": None, "sent_at": None, "error": "",
+    }
+
+
 def enqueue(
     session: Session, clock: Clock, community_id: int, to: Recipient, kind: str,
     params: dict[str, Any], ticket_id: int | None = None,
 ) -> Notification:
-    now = clock.now()
-    note = Notification(
-        community_id=community_id, created_at=now, recipient_type=to.type, resident_id=to.resident_id,
-        staff_id=to.staff_id, department=to.department, kind=kind, params=params, ticket_id=ticket_id,
-        status="pending", attempts=0, next_attempt_at=now,
-    )
+    note = Notification(**row(clock, community_id, to, kind, params, ticket_id))
     session.add(note)
     return note
+
+
+def insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Write many notifications in one statement (hot paths that need no ORM objects back)."""
+    if rows:
+        session.flush()  # a Core statement does not autoflush: pending rows it may refer to go first
+        session.execute(insert(Notification.__table__), rows)
 
 
 def enqueue_unique(

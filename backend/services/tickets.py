@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, case, func, insert, select, true, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from backend.catalogue import name
 from backend.clock import Clock, SystemClock
@@ -25,6 +25,7 @@ from backend.models import (
     Building,
     Counter,
     Household,
+    Notification,
     Resident,
     Staff,
     Ticket,
@@ -126,6 +127,13 @@ class TicketService:
     # ---- create ---------------------------------------------------------------------------
 
     def create(self, actor: Actor, spec: NewTicket) -> Ticket:
+        """Open a ticket: number, owner (the building's steward), deadlines, history and notifications.
+
+        The hot path of the product, so it is written for few round trips: the number, the steward and the
+        row come from one INSERT ... SELECT (on PostgreSQL the counter is a CTE of that statement), and the
+        history and notification rows go in with Core; the returned Ticket is attached to the session
+        without reloading it.
+        """
         kind = _kind(spec.kind)
         description = (spec.description or "").strip()
         if not description:
@@ -134,31 +142,38 @@ class TicketService:
         community_id = actor.community_id
         category = self._category(community_id, spec.category or DEFAULT_CATEGORY_BY_KIND[kind])
         reporter = self._reporter(actor, spec)
-        household = self._household(community_id, spec.household_id, reporter, actor)
-        building_id = household.building_id if household else spec.building_id
-        owner = self._steward(community_id, building_id)
-        location = spec.location.strip() or (household.label if household else "")
-        ticket = Ticket(
-            community_id=community_id, number=self._next_number(community_id), kind=kind,
-            category_id=category.id, category=category, department=category.department,
-            status=Status.NEW, is_open=True,
-            priority=spec.priority or ("urgent" if kind is Kind.EMERGENCY else "normal"),
-            household_id=household.id if household else None, building_id=building_id,
-            reporter_id=reporter.id if reporter else None, reporter_channel=spec.channel,
-            location=location[:200], description=description[:MAX_DESCRIPTION],
-            preferred_time=spec.preferred_time[:50], anonymous=spec.anonymous,
-            owner_id=owner.id if owner else None,
-            respond_due_at=now + timedelta(minutes=category.respond_minutes),
-            resolve_due_at=now + timedelta(minutes=category.resolve_minutes),
-            escalation_level=0, escalation_deadline="respond", created_at=now, updated_at=now,
-        )
-        ticket.next_check_at = self._first_check(ticket.respond_due_at, now)
+        household_id = spec.household_id
+        if household_id is not None:
+            self._may_report_for(actor, reporter, household_id)
+        elif spec.building_id is not None:
+            self._check_building(community_id, spec.building_id)
+        respond_due = now + timedelta(minutes=category.respond_minutes)
+        values: dict[str, Any] = {
+            "community_id": community_id, "kind": kind.value, "category_id": category.id,
+            "department": category.department, "status": Status.NEW.value, "is_open": True,
+            "priority": spec.priority or ("urgent" if kind is Kind.EMERGENCY else "normal"),
+            "household_id": household_id, "building_id": None if household_id else spec.building_id,
+            "reporter_id": reporter.id if reporter else None, "reporter_channel": spec.channel,
+            "location": spec.location.strip()[:200], "description": description[:MAX_DESCRIPTION],
+            "preferred_time": spec.preferred_time[:50], "anonymous": spec.anonymous, "assignee_id": None,
+            "respond_due_at": respond_due, "resolve_due_at": now + timedelta(minutes=category.resolve_minutes),
+            "accepted_at": None, "started_at": None, "resolved_at": None, "closed_at": None,
+            "escalation_level": 0, "escalation_deadline": "respond",
+            "next_check_at": self._first_check(respond_due, now), "rating": None, "rating_comment": "",
+            "last_chased_at": None, "version": 1, "created_at": now, "updated_at": now,
+        }
+        self.s.flush()  # Core statements do not autoflush; the rows this one refers to must exist
+        row = self.s.execute(*_insert_ticket(self.s, values)).one_or_none()
+        if row is None:  # no such household in this community (the statement rolls back with the caller)
+            raise NotFound("房屋")
+        ticket_id, number, owner_id, values["building_id"], values["location"] = row
+        ticket = Ticket(id=ticket_id, number=number, owner_id=owner_id, category=category, **values)
+        make_transient_to_detached(ticket)
         self.s.add(ticket)
-        self.s.flush()
-        self._event(ticket, actor, Action.CREATE, None, Status.NEW, data={"category": category.code})
+        event = self._event_values(ticket, actor, Action.CREATE, None, Status.NEW, data={"category": category.code})
+        _insert_history(self.s, event, self._created_notifications(ticket, actor, reporter))
         for url in spec.photos:
             self._attach(ticket, actor, url, "image/jpeg")
-        self._notify_created(ticket, actor, owner, reporter)
         return ticket
 
     # ---- staff moves ----------------------------------------------------------------------
@@ -467,13 +482,20 @@ class TicketService:
         self, ticket: Ticket, actor: Actor, action: Action, before: str | None, after: str | None,
         note: str = "", data: dict[str, Any] | None = None,
     ) -> TicketEvent:
-        event = TicketEvent(
-            community_id=ticket.community_id, ticket_id=ticket.id, at=self.clock.now(), action=action,
-            actor_type=actor.type, actor_staff_id=actor.staff_id, actor_resident_id=actor.resident_id,
-            from_status=before, to_status=after, note=_clip(note, MAX_NOTE), data=data or {},
-        )
+        event = TicketEvent(**self._event_values(ticket, actor, action, before, after, note, data))
         self.s.add(event)
         return event
+
+    def _event_values(
+        self, ticket: Ticket, actor: Actor, action: Action, before: str | None, after: str | None,
+        note: str = "", data: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        return {
+            "community_id": ticket.community_id, "ticket_id": ticket.id, "at": self.clock.now(),
+            "action": action.value, "actor_type": actor.type, "actor_staff_id": actor.staff_id,
+            "actor_resident_id": actor.resident_id, "from_status": before, "to_status": after,
+            "note": _clip(note, MAX_NOTE), "data": data or {},
+        }
 
     def _attach(self, ticket: Ticket, actor: Actor, url: str, content_type: str,
                 event: TicketEvent | None = None) -> Attachment:
@@ -507,23 +529,23 @@ class TicketService:
         outbox.enqueue_unique(self.s, self.clock, ticket.community_id, self._responsible(ticket), kind, params,
                               ticket.id)
 
-    def _notify_created(self, ticket: Ticket, actor: Actor, owner: Staff | None, reporter: Resident | None) -> None:
-        params = self._params(ticket)
-        cid = ticket.community_id
+    def _created_notifications(self, ticket: Ticket, actor: Actor, reporter: Resident | None) -> list[dict[str, Any]]:
+        """Who hears of a new ticket: the department (both duty teams for an emergency), the owner, and the
+        resident when staff registered it for them."""
+        sends: list[tuple[Recipient, str]] = []
         if ticket.kind == Kind.EMERGENCY:
             depts = [Department.SECURITY, Department.ENGINEERING]
             if ticket.department not in depts:
                 depts.insert(0, Department(ticket.department))
-            outbox.enqueue_unique(self.s, self.clock, cid, [Recipient.dept(d) for d in depts],
-                                  "ticket.emergency_alert", params, ticket.id)
+            sends += [(Recipient.dept(d), "ticket.emergency_alert") for d in depts]
         else:
-            outbox.enqueue(self.s, self.clock, cid, Recipient.dept(ticket.department), "ticket.new_task", params,
-                           ticket.id)
-        if owner is not None:
-            outbox.enqueue(self.s, self.clock, cid, Recipient.staff(owner.id), "ticket.you_own", params, ticket.id)
+            sends.append((Recipient.dept(ticket.department), "ticket.new_task"))
+        if ticket.owner_id is not None:
+            sends.append((Recipient.staff(ticket.owner_id), "ticket.you_own"))
         if reporter is not None and actor.type != "resident":
-            outbox.enqueue(self.s, self.clock, cid, Recipient.resident(reporter.id), "ticket.created_for_you",
-                           params, ticket.id)
+            sends.append((Recipient.resident(reporter.id), "ticket.created_for_you"))
+        params = self._params(ticket)
+        return [outbox.row(self.clock, ticket.community_id, to, kind, params, ticket.id) for to, kind in sends]
 
     def _category(self, community_id: int, code: str) -> TicketCategory:
         """Categories change rarely: a process-wide cache (CATEGORY_TTL) saves a query per ticket."""
@@ -561,35 +583,21 @@ class TicketService:
                    actor: Actor) -> Household | None:
         if household_id is None:
             return None
-        if actor.type == "resident" and (reporter is None or reporter.household_id != household_id):
-            raise Forbidden()  # a resident reports only for their own home
+        self._may_report_for(actor, reporter, household_id)
         household = self.s.get(Household, household_id)
         if household is None or household.community_id != community_id:
             raise NotFound("房屋")
         return household
 
-    def _steward(self, community_id: int, building_id: int | None) -> Staff | None:
-        """The building's steward (管家), who owns the matter from the start; one query."""
-        if building_id is None:
-            return None
-        row = self.s.execute(
-            select(Building.community_id, Staff)
-            .outerjoin(Staff, (Staff.id == Building.steward_id) & Staff.active.is_(True))
-            .where(Building.id == building_id)
-        ).first()
-        if row is None or row[0] != community_id:
-            raise NotFound("楼栋")
-        return row[1]
+    @staticmethod
+    def _may_report_for(actor: Actor, reporter: Resident | None, household_id: int) -> None:
+        if actor.type == "resident" and (reporter is None or reporter.household_id != household_id):
+            raise Forbidden()  # a resident reports only for their own home
 
-    def _next_number(self, community_id: int) -> int:
-        dialect = self.s.get_bind().dialect.name
-        ins = pg_insert(Counter) if dialect == "postgresql" else sqlite_insert(Counter)
-        stmt = (
-            ins.values(community_id=community_id, name="ticket", value=1)
-            .on_conflict_do_update(index_elements=["community_id", "name"], set_={"value": Counter.value + 1})
-            .returning(Counter.value)
-        )
-        return int(self.s.execute(stmt).scalar_one())
+    def _check_building(self, community_id: int, building_id: int) -> None:
+        found = self.s.scalar(select(Building.community_id).where(Building.id == building_id))
+        if found != community_id:
+            raise NotFound("楼栋")
 
     def _is_residents(self, actor: Actor, ticket: Ticket) -> bool:
         resident = actor.resident
@@ -621,6 +629,94 @@ class TicketService:
         if ticket.assignee_id is None and ticket.owner_id is None and staff.department == ticket.department:
             return
         raise Forbidden()
+
+
+_TICKET_COLUMNS = [c.key for c in Ticket.__table__.c if c.key not in ("id", "number", "owner_id")]
+_INSERT_TICKET: dict[tuple[str, bool], Any] = {}
+
+
+def _insert_ticket(session: Session, values: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """INSERT ... SELECT one ticket with its next number and its building's active steward as owner.
+
+    For a household's ticket the building and the default location come from the household row, which
+    must be in the ticket's community (else no row). Returns (statement, parameters); the statement yields
+    (id, number, owner_id, building_id, location). Built once per dialect and shape.
+    """
+    dialect = session.get_bind().dialect.name
+    from_household = values["household_id"] is not None
+    stmt = _INSERT_TICKET.get((dialect, from_household))
+    if stmt is None:
+        table, counter, home = Ticket.__table__, Counter.__table__, Household.__table__
+        fields = {key: bindparam(key, type_=table.c[key].type) for key in _TICKET_COLUMNS}
+        if from_household:
+            fields["building_id"] = home.c.building_id
+            fields["location"] = case((fields["location"] == "", func.substr(home.c.label, 1, 200)),
+                                      else_=fields["location"])
+        steward = (
+            select(Staff.__table__.c.id)
+            .join(Building.__table__, Building.__table__.c.steward_id == Staff.__table__.c.id)
+            .where(Building.__table__.c.id == fields["building_id"], Staff.__table__.c.active.is_(True))
+            .scalar_subquery()
+        )
+        if dialect == "postgresql":  # the number from the counter in the same statement
+            bump = (
+                pg_insert(counter)
+                .values(community_id=bindparam("community_id"), name="ticket", value=1)
+                .on_conflict_do_update(index_elements=["community_id", "name"], set_={"value": counter.c.value + 1})
+                .returning(counter.c.value)
+                .cte("bump")
+            )
+            number: Any = bump.c.value
+        else:
+            number = bindparam("number", type_=table.c.number.type)
+        source = select(number, steward, *fields.values())
+        if from_household:
+            if dialect == "postgresql":  # one counter row beside one household row
+                source = source.select_from(home.join(bump, true()))
+            source = source.where(home.c.id == fields["household_id"], home.c.community_id == fields["community_id"])
+        stmt = (
+            insert(table).from_select(["number", "owner_id", *fields], source)
+            .returning(table.c.id, table.c.number, table.c.owner_id, table.c.building_id, table.c.location)
+        )
+        _INSERT_TICKET[(dialect, from_household)] = stmt
+    if dialect != "postgresql":
+        values = {**values, "number": _next_number(session, values["community_id"])}
+    return stmt, values
+
+
+_INSERT_HISTORY: dict[int, Any] = {}
+
+
+def _insert_history(session: Session, event: dict[str, Any], notes: list[dict[str, Any]]) -> None:
+    """The CREATE history row and the notifications: one statement on PostgreSQL (a CTE), two elsewhere."""
+    if session.get_bind().dialect.name != "postgresql" or not notes:
+        session.execute(insert(TicketEvent.__table__), event)
+        outbox.insert_rows(session, notes)
+        return
+    stmt = _INSERT_HISTORY.get(len(notes))
+    if stmt is None:  # built once per number of notifications, with named parameters, so it compiles once
+        events, notifications = TicketEvent.__table__, Notification.__table__
+        history = insert(events).values(
+            {key: bindparam(f"e_{key}", type_=events.c[key].type) for key in event}).cte("history")
+        keys = list(notes[0])
+        rows = [select(*(bindparam(f"n{i}_{key}", type_=notifications.c[key].type) for key in keys))
+                for i in range(len(notes))]
+        stmt = insert(notifications).from_select(keys, union_all(*rows) if len(rows) > 1 else rows[0]) \
+            .add_cte(history)  # INSERT ... SELECT UNION ALL, unlike multi-row VALUES, has a cache key
+        _INSERT_HISTORY[len(notes)] = stmt
+    params = {f"e_{key}": value for key, value in event.items()}
+    for i, note in enumerate(notes):
+        params.update({f"n{i}_{key}": value for key, value in note.items()})
+    session.execute(stmt, params)
+
+
+def _next_number(session: Session, community_id: int) -> int:
+    stmt = (
+        sqlite_insert(Counter).values(community_id=community_id, name="ticket", value=1)
+        .on_conflict_do_update(index_elements=["community_id", "name"], set_={"value": Counter.value + 1})
+        .returning(Counter.value)
+    )
+    return int(session.execute(stmt).scalar_one())
 
 
 def _kind(value: Kind | str) -> Kind:
