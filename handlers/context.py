@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session
 
 from backend.catalogue import render
 from backend.clock import Clock
-from backend.models import Community, DialogueState, Household, Resident, Staff
+from backend.models import Community, Household, Resident, Staff
 from backend.services.actor import Actor
 from backend.services.tickets import TicketService
 from backend.settings import Settings
 from handlers.identity import Who, ensure_resident
 from handlers.messages import Button, Inbound, Outbound
+from handlers.state import ChatState
 
 
 class NLU(Protocol):
@@ -30,7 +31,7 @@ class Context:
     nlu: NLU
     inbound: Inbound
     who: Who
-    state: DialogueState
+    state: ChatState
     text: str = ""
     parse: dict[str, Any] | None = None
     replies: list[Outbound] = field(default_factory=list)
@@ -53,7 +54,10 @@ class Context:
         resident = self.who.resident
         if resident is None or resident.household_id is None:
             return None
-        return self.session.get(Household, resident.household_id)
+        home = self.who.home
+        if home is None or home.id != resident.household_id:  # none loaded, or bound during this message
+            home = self.who.home = self.session.get(Household, resident.household_id)
+        return home
 
     @property
     def lang(self) -> str:
@@ -96,7 +100,7 @@ class Context:
         return self.state.slots
 
     def set_slots(self, **values: Any) -> None:
-        """JSON columns are replaced, never mutated in place, so the change is saved."""
+        """Replace the slots (a new dict, so a snapshot taken before the message stays intact)."""
         self.state.slots = {**self.state.slots, **values}
 
     def goto(self, step: str) -> None:

@@ -45,11 +45,25 @@ class Conversation:
         self.settings = settings or get_settings()
 
     def handle(self, inbound: Inbound) -> list[Outbound]:
-        with transaction(self.session_factory) as session:
-            return self.handle_in(session, inbound)
+        """Handle in a transaction of its own.
+
+        The common path needs no savepoint: when the message fails, its whole transaction is rolled back
+        and a second one records the chat's state and answers with the error.
+        """
+        try:
+            with transaction(self.session_factory) as session:
+                return self._handle(session, inbound, isolate=False)
+        except _Failed as failed:
+            with transaction(self.session_factory) as session:
+                return self._handle(session, inbound, isolate=False, failure=failed.error)
 
     def handle_in(self, session: Session, inbound: Inbound) -> list[Outbound]:
-        """Handle within the caller's transaction (channels that record dedup keys in the same one)."""
+        """Handle within the caller's transaction (channels that record dedup keys in the same one); a
+        failing message is rolled back to a savepoint so the caller's work stays."""
+        return self._handle(session, inbound, isolate=True)
+
+    def _handle(self, session: Session, inbound: Inbound, *, isolate: bool,
+                failure: Exception | None = None) -> list[Outbound]:
         who = resolve(session, inbound, self.clock, self.settings)
         if who is None:
             return [Outbound(_catalogue("chat.need_community"))]
@@ -64,19 +78,35 @@ class Conversation:
             ctx.say("chat.expired")
         if who.joined and not inbound.payload and not ctx.text.startswith("/"):
             ctx.say("chat.welcome", community=who.community.name)
-        savepoint = session.begin_nested()
-        try:
-            self._dispatch(ctx)
-            savepoint.commit()
-        except DomainError as err:
-            savepoint.rollback()
-            ctx.replies.append(Outbound(err.text(ctx.lang)))
-        except Exception:
-            savepoint.rollback()
-            log.exception("conversation failed on %s message from %s", inbound.channel, inbound.sender_id[:8])
-            ctx.say("chat.internal_error", hotline=self.settings.hotline)
+        if failure is not None:
+            self._tell_failure(ctx, failure)
+        elif not isolate:
+            try:
+                self._dispatch(ctx)
+            except Exception as err:
+                raise _Failed(err) from err  # the caller rolls the transaction back and comes again
+        else:
+            said, before = len(ctx.replies), state_store.snapshot(state)
+            savepoint = session.begin_nested()
+            try:
+                self._dispatch(ctx)
+                savepoint.commit()
+            except Exception as err:  # told to the user, logged when unexpected
+                savepoint.rollback()
+                del ctx.replies[said:]  # what was said about work now undone
+                state_store.restore(state, before)
+                self._tell_failure(ctx, err)
         state_store.touch(state, self.clock, self.settings)
+        state_store.save(session, state)
         return ctx.replies or [Outbound(ctx.t("chat.fallback"))]
+
+    def _tell_failure(self, ctx: Context, err: Exception) -> None:
+        if isinstance(err, DomainError):
+            ctx.replies.append(Outbound(err.text(ctx.lang)))
+            return
+        log.error("conversation failed on %s message from %s", ctx.inbound.channel, ctx.inbound.sender_id[:8],
+                  exc_info=err)
+        ctx.say("chat.internal_error", hotline=self.settings.hotline)
 
     # ---- routing --------------------------------------------------------------------------
 
@@ -167,6 +197,14 @@ class Conversation:
     def _local_now(self) -> datetime:
         now = self.clock.now().replace(tzinfo=UTC)
         return now.astimezone(ZoneInfo(self.settings.timezone)).replace(tzinfo=None)
+
+
+class _Failed(Exception):
+    """A message failed; its transaction is rolled back and the error told in a fresh one."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def start_flow(ctx: Context, name: str) -> None:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.clock import Clock
-from backend.models import ChatIdentity, Community, Resident, Staff
+from backend.models import ChatIdentity, Community, Household, Resident, Staff
 from backend.settings import Settings
 from handlers.messages import Inbound
 
@@ -22,6 +22,7 @@ class Who:
     resident: Resident | None
     staff: Staff | None
     joined: bool = False  # this message made the person known to the community
+    home: Household | None = None  # the resident's household as loaded with the identity
 
 
 def find_community(session: Session, code: str | None, settings: Settings) -> Community | None:
@@ -36,11 +37,13 @@ def find_community(session: Session, code: str | None, settings: Settings) -> Co
 
 def resolve(session: Session, inbound: Inbound, clock: Clock, settings: Settings) -> Who | None:
     """The writer's identity; None when no community can be told (the caller asks for a link or code)."""
-    # One round trip for the common case: the identity with its community, resident and staff member.
+    # One round trip for the common case: the identity with its community, resident, the resident's home
+    # and staff member.
     query = (
-        select(ChatIdentity, Community, Resident, Staff)
+        select(ChatIdentity, Community, Resident, Staff, Household)
         .join(Community, Community.id == ChatIdentity.community_id)
         .outerjoin(Resident, Resident.id == ChatIdentity.resident_id)
+        .outerjoin(Household, Household.id == Resident.household_id)
         .outerjoin(Staff, Staff.id == ChatIdentity.staff_id)
         .where(ChatIdentity.channel == inbound.channel, ChatIdentity.external_id == inbound.sender_id)
     )
@@ -49,8 +52,8 @@ def resolve(session: Session, inbound: Inbound, clock: Clock, settings: Settings
         query = query.where(ChatIdentity.community_id == wanted.id)
     row = session.execute(query.order_by(ChatIdentity.id.desc()).limit(1)).first()
     if row is not None:
-        identity, community, resident, staff = row
-        return Who(community, identity, resident, staff if staff is not None and staff.active else None)
+        identity, community, resident, staff, home = row
+        return Who(community, identity, resident, staff if staff is not None and staff.active else None, home=home)
     community = wanted or find_community(session, None, settings)
     if community is None:
         return None

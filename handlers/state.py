@@ -1,59 +1,113 @@
-"""Loading and saving a chat's dialogue state; idle forms expire."""
+"""Loading and saving a chat's dialogue state; idle forms expire.
+
+The state is read once per message (row-locked on PostgreSQL, so one message of a chat is handled at a
+time) into a plain ChatState, changed in memory by the flows and written back with one UPDATE at the end.
+Core statements keep this per-message work off the ORM's unit of work.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import copy
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.clock import Clock
 from backend.models import DialogueState
 from backend.settings import Settings
 
+TABLE = DialogueState.__table__
+_SELECT = select(TABLE).where(
+    TABLE.c.community_id == bindparam("community_id"), TABLE.c.channel == bindparam("channel"),
+    TABLE.c.chat_key == bindparam("chat_key"),
+)
+_SELECT_LOCKED = _SELECT.with_for_update()
+_INSERT = insert(TABLE).returning(TABLE.c.id)
+_SAVED = ("flow", "step", "slots", "stack", "version", "updated_at", "expires_at")
+_UPDATE = update(TABLE).where(TABLE.c.id == bindparam("state_id")).values(
+    {key: bindparam(key, type_=TABLE.c[key].type) for key in _SAVED})
+
+
+@dataclass
+class ChatState:
+    community_id: int
+    channel: str
+    chat_key: str
+    identity_id: int | None
+    updated_at: datetime
+    flow: str | None = None
+    step: str = ""
+    slots: dict[str, Any] = field(default_factory=dict)
+    stack: list[Any] = field(default_factory=list)
+    version: int = 1
+    expires_at: datetime | None = None
+    id: int | None = None
+
+
+_FIELDS = tuple(f.name for f in fields(ChatState))
+
 
 def load(session: Session, community_id: int, channel: str, chat_key: str, identity_id: int,
-         clock: Clock) -> DialogueState:
-    query = select(DialogueState).where(
-        DialogueState.community_id == community_id, DialogueState.channel == channel,
-        DialogueState.chat_key == chat_key[:200],
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()  # one message of a chat at a time
-    state = session.scalar(query)
-    if state is None:
-        state = DialogueState(community_id=community_id, channel=channel, chat_key=chat_key[:200],
-                              identity_id=identity_id, flow=None, step="", slots={}, stack=[],
-                              updated_at=clock.now())
-        session.add(state)
-        session.flush()
-    return state
+         clock: Clock) -> ChatState:
+    """The chat's state, created when new; locked until the transaction ends on PostgreSQL."""
+    key = {"community_id": community_id, "channel": channel, "chat_key": chat_key[:200]}
+    locked = session.get_bind().dialect.name == "postgresql"
+    row = session.execute(_SELECT_LOCKED if locked else _SELECT, key).mappings().first()
+    if row is not None:
+        return ChatState(**{name: row[name] for name in _FIELDS})
+    state = ChatState(**key, identity_id=identity_id, updated_at=clock.now())
+    session.flush()  # the identity it refers to may be new in this transaction
+    try:
+        with session.begin_nested():  # a concurrent first message may create it meanwhile
+            state.id = session.execute(_INSERT, _values(state, exclude_id=True)).scalar_one()
+        return state
+    except IntegrityError:
+        pass  # it did: use the winner's row
+    row = session.execute(_SELECT_LOCKED if locked else _SELECT, key).mappings().one()
+    return ChatState(**{name: row[name] for name in _FIELDS})
 
 
-def expired(state: DialogueState, clock: Clock) -> bool:
+def save(session: Session, state: ChatState) -> None:
+    session.execute(_UPDATE, {"state_id": state.id, **{key: getattr(state, key) for key in _SAVED}})
+
+
+def snapshot(state: ChatState) -> dict[str, Any]:
+    return copy.deepcopy({key: getattr(state, key) for key in ("flow", "step", "slots", "stack")})
+
+
+def restore(state: ChatState, saved: dict[str, Any]) -> None:
+    """Undo a failed message's changes to the state (its database work was rolled back too)."""
+    for key, value in saved.items():
+        setattr(state, key, value)
+
+
+def expired(state: ChatState, clock: Clock) -> bool:
     return bool(state.flow) and state.expires_at is not None and clock.now() > state.expires_at
 
 
-def touch(state: DialogueState, clock: Clock, settings: Settings) -> None:
+def touch(state: ChatState, clock: Clock, settings: Settings) -> None:
     now = clock.now()
     state.updated_at = now
     state.expires_at = now + timedelta(minutes=settings.dialogue_idle_minutes) if state.flow else None
     state.version += 1
 
 
-def set_flow(state: DialogueState, flow: str | None, step: str = "", slots: dict[str, Any] | None = None) -> None:
+def set_flow(state: ChatState, flow: str | None, step: str = "", slots: dict[str, Any] | None = None) -> None:
     state.flow, state.step, state.slots = flow, step, dict(slots or {})
 
 
-def push(state: DialogueState) -> None:
+def push(state: ChatState) -> None:
     """Suspend the current flow (a topic switch) so it can be resumed later."""
     if state.flow:
         state.stack = [*state.stack[-2:], {"flow": state.flow, "step": state.step, "slots": state.slots}]
     set_flow(state, None)
 
 
-def pop(state: DialogueState) -> bool:
+def pop(state: ChatState) -> bool:
     if not state.stack:
         return False
     *rest, top = state.stack
@@ -62,6 +116,13 @@ def pop(state: DialogueState) -> bool:
     return True
 
 
-def clear(state: DialogueState) -> None:
+def clear(state: ChatState) -> None:
     set_flow(state, None)
     state.stack = []
+
+
+def _values(state: ChatState, *, exclude_id: bool) -> dict[str, Any]:
+    values = {name: getattr(state, name) for name in _FIELDS}
+    if exclude_id:
+        values.pop("id")
+    return values
