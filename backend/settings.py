@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret"}
@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     invite_code_ttl_hours: int = 72
     dialogue_idle_minutes: int = 30
     max_message_chars: int = 2000  # longer messages are cut before parsing and storing
+    chat_threads: int = Field(default=2, ge=1, le=64)  # threads per process handling web chat messages
 
     # Channels (used by bot/)
     telegram_token: str = ""

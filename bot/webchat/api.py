@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from backend.api.messages import error_body
 from backend.catalogue import register
+from bot import chat_threads
 from bot.delivery import inbox
 from bot.webchat import CHANNEL
 from bot.webchat import identity as web_identity
@@ -38,7 +39,7 @@ def _forbidden() -> JSONResponse:
 
 
 @router.post("/messages", response_model=RepliesOut, responses={403: {}, 422: {}})
-def post_message(body: WebMessageIn, request: Request) -> JSONResponse:
+async def post_message(body: WebMessageIn, request: Request) -> JSONResponse:
     """Say something (`text`) or press a button (`payload`) as `user`; the bot's replies come back at once."""
     settings = request.app.state.settings
     if not web_identity.may_speak_as(settings, request, body.user):
@@ -46,7 +47,7 @@ def post_message(body: WebMessageIn, request: Request) -> JSONResponse:
     text = (body.text or "")[: settings.max_message_chars]
     inbound = Inbound(channel=CHANNEL, chat_id=body.user, sender_id=body.user, text=text, payload=body.payload,
                       received_at=request.app.state.clock.now())
-    replies = conversation(request.app).handle(inbound)
+    replies = await chat_threads.run(request.app, conversation(request.app).handle, inbound)
     return JSONResponse({"replies": [r.as_json() for r in replies]})
 
 
