@@ -160,7 +160,7 @@ def measure(url: str, creates: int) -> None:
             )
             s.commit()
 
-    for threads in (1, THREADS):
+    for threads in (1, 4, 8, THREADS):
         t0 = time.perf_counter()
         if threads == 1:
             for i in range(creates // 4):

@@ -11,15 +11,30 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, select, true, union_all, update
+from sqlalchemy import (
+    bindparam,
+    case,
+    cast,
+    false,
+    func,
+    insert,
+    literal_column,
+    null,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from backend.catalogue import name
 from backend.clock import Clock, SystemClock
 from backend.domain import OPEN_STATUSES, TRANSITIONS, Action, Department, Kind, Status
 from backend.errors import AlreadyTaken, Forbidden, IllegalMove, Invalid, NotFound
+from backend.hot_sql import HotStatement
 from backend.models import (
     Attachment,
     Building,
@@ -44,7 +59,7 @@ MAX_DESCRIPTION = 4000
 MAX_NOTE = 2000
 CHASE_INTERVAL = timedelta(hours=1)
 CATEGORY_TTL = 60.0  # seconds a category edit may take to reach ticket creation
-_CATEGORY_CACHE: dict[tuple[str, int, str], tuple[float, TicketCategory]] = {}
+_CATEGORY_CACHE: dict[tuple[Any, int, str], tuple[float, dict[str, Any]]] = {}
 
 
 def clear_category_cache() -> None:
@@ -149,26 +164,23 @@ class TicketService:
             self._check_building(community_id, spec.building_id)
         respond_due = now + timedelta(minutes=category.respond_minutes)
         values: dict[str, Any] = {
-            "community_id": community_id, "kind": kind.value, "category_id": category.id,
-            "department": category.department, "status": Status.NEW.value, "is_open": True,
+            **_NEW_TICKET, "community_id": community_id, "kind": kind.value, "category_id": category.id,
+            "department": category.department,
             "priority": spec.priority or ("urgent" if kind is Kind.EMERGENCY else "normal"),
             "household_id": household_id, "building_id": None if household_id else spec.building_id,
             "reporter_id": reporter.id if reporter else None, "reporter_channel": spec.channel,
             "location": spec.location.strip()[:200], "description": description[:MAX_DESCRIPTION],
-            "preferred_time": spec.preferred_time[:50], "anonymous": spec.anonymous, "assignee_id": None,
+            "preferred_time": spec.preferred_time[:50], "anonymous": spec.anonymous,
             "respond_due_at": respond_due, "resolve_due_at": now + timedelta(minutes=category.resolve_minutes),
-            "accepted_at": None, "started_at": None, "resolved_at": None, "closed_at": None,
-            "escalation_level": 0, "escalation_deadline": "respond",
-            "next_check_at": self._first_check(respond_due, now), "rating": None, "rating_comment": "",
-            "last_chased_at": None, "version": 1, "created_at": now, "updated_at": now,
+            "next_check_at": self._first_check(respond_due, now), "created_at": now, "updated_at": now,
         }
         self.s.flush()  # Core statements do not autoflush; the rows this one refers to must exist
-        row = self.s.execute(*_insert_ticket(self.s, values)).one_or_none()
+        row = _insert_ticket(self.s, values)
         if row is None:  # no such household in this community (the statement rolls back with the caller)
             raise NotFound("房屋")
         ticket_id, number, owner_id, values["building_id"], values["location"] = row
-        ticket = Ticket(id=ticket_id, number=number, owner_id=owner_id, category=category, **values)
-        make_transient_to_detached(ticket)
+        ticket = _loaded(Ticket, {**values, "id": ticket_id, "number": number, "owner_id": owner_id,
+                                  "category": category})
         self.s.add(ticket)
         event = self._event_values(ticket, actor, Action.CREATE, None, Status.NEW, data={"category": category.code})
         _insert_history(self.s, event, self._created_notifications(ticket, actor, reporter))
@@ -554,18 +566,21 @@ class TicketService:
         if cat is not None:
             return cat
         now = time.monotonic()
-        shared_key = (str(self.s.get_bind().engine.url), community_id, code)
+        shared_key = (self.s.get_bind().engine.url, community_id, code)
         cached = _CATEGORY_CACHE.get(shared_key)
-        if cached is not None and cached[0] > now:
-            cat = self.s.merge(cached[1], load=False)
-        else:
+        if cached is None or cached[0] <= now:
             cat = self.s.scalar(select(TicketCategory).where(
                 TicketCategory.community_id == community_id, TicketCategory.code == code))
             if cat is None:
                 raise Invalid(f"unknown category {code}")
-            self.s.expunge(cat)
-            _CATEGORY_CACHE[shared_key] = (now + CATEGORY_TTL, cat)
-            cat = self.s.merge(cat, load=False)
+            values = {attr.key: getattr(cat, attr.key) for attr in TicketCategory.__mapper__.column_attrs}
+            _CATEGORY_CACHE[shared_key] = (now + CATEGORY_TTL, values)
+        else:  # this session's copy of the cached row (cheaper than Session.merge)
+            values = cached[1]
+            cat = self.s.identity_map.get(identity_key(TicketCategory, values["id"]))
+            if cat is None:
+                cat = _loaded(TicketCategory, dict(values))
+                self.s.add(cat)
         self._categories[key] = cat
         return cat
 
@@ -632,22 +647,51 @@ class TicketService:
 
 
 _TICKET_COLUMNS = [c.key for c in Ticket.__table__.c if c.key not in ("id", "number", "owner_id")]
-_INSERT_TICKET: dict[tuple[str, bool], Any] = {}
+# What every new ticket starts with: literals in the INSERT, not parameters.
+_NEW_TICKET: dict[str, Any] = {
+    "status": Status.NEW.value, "is_open": True, "assignee_id": None, "accepted_at": None, "started_at": None,
+    "resolved_at": None, "closed_at": None, "escalation_level": 0, "escalation_deadline": "respond",
+    "rating": None, "rating_comment": "", "last_chased_at": None, "version": 1,
+}
 
 
-def _insert_ticket(session: Session, values: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+def _constant(value: Any, type_: Any) -> Any:
+    """A constant written into the SQL text (a literal() would still be a bound parameter)."""
+    if value is None:  # typed, so that the rows of a UNION agree
+        return cast(null(), type_)
+    if isinstance(value, bool):
+        return true() if value else false()
+    if isinstance(value, int):
+        return literal_column(str(value), type_)
+    return literal_column("'" + value.replace("'", "''") + "'", type_)
+
+
+def _loaded(cls: Any, values: dict[str, Any]) -> Any:
+    """An ORM object for a row just written with Core, attached to no session and marked as loaded.
+
+    Fills the instance dict directly: going through the instrumented constructor costs more than the
+    INSERT on the hot path."""
+    obj = cls.__mapper__.class_manager.new_instance()
+    obj.__dict__.update(values)
+    make_transient_to_detached(obj)
+    return obj
+_INSERT_TICKET: dict[tuple[str, bool], Any] = {}  # (dialect, from a household) -> statement
+
+
+def _insert_ticket(session: Session, values: dict[str, Any]) -> Any:
     """INSERT ... SELECT one ticket with its next number and its building's active steward as owner.
 
     For a household's ticket the building and the default location come from the household row, which
-    must be in the ticket's community (else no row). Returns (statement, parameters); the statement yields
-    (id, number, owner_id, building_id, location). Built once per dialect and shape.
+    must be in the ticket's community (else no row). Returns (id, number, owner_id, building_id, location)
+    or None. Built once per dialect and shape; on PostgreSQL a HotStatement.
     """
     dialect = session.get_bind().dialect.name
     from_household = values["household_id"] is not None
     stmt = _INSERT_TICKET.get((dialect, from_household))
     if stmt is None:
         table, counter, home = Ticket.__table__, Counter.__table__, Household.__table__
-        fields = {key: bindparam(key, type_=table.c[key].type) for key in _TICKET_COLUMNS}
+        fields = {key: _constant(_NEW_TICKET[key], table.c[key].type) if key in _NEW_TICKET
+                  else bindparam(key, type_=table.c[key].type) for key in _TICKET_COLUMNS}
         if from_household:
             fields["building_id"] = home.c.building_id
             fields["location"] = case((fields["location"] == "", func.substr(home.c.label, 1, 200)),
@@ -678,13 +722,22 @@ def _insert_ticket(session: Session, values: dict[str, Any]) -> tuple[Any, dict[
             insert(table).from_select(["number", "owner_id", *fields], source)
             .returning(table.c.id, table.c.number, table.c.owner_id, table.c.building_id, table.c.location)
         )
-        _INSERT_TICKET[(dialect, from_household)] = stmt
-    if dialect != "postgresql":
-        values = {**values, "number": _next_number(session, values["community_id"])}
-    return stmt, values
+        _INSERT_TICKET[(dialect, from_household)] = stmt = \
+            HotStatement(stmt, session) if dialect == "postgresql" else stmt
+    params = {key: value for key, value in values.items() if key not in _NEW_TICKET}
+    if isinstance(stmt, HotStatement):
+        rows = stmt.run(session, params)
+        return rows[0] if rows else None
+    params["number"] = _next_number(session, values["community_id"])
+    return session.execute(stmt, params).one_or_none()
 
 
-_INSERT_HISTORY: dict[int, Any] = {}
+_INSERT_HISTORY: dict[int, HotStatement] = {}  # PostgreSQL, by number of notifications
+# The notifications of one event differ only in their recipient and kind; a new one is pending.
+_NOTE_RECIPIENT = ("recipient_type", "resident_id", "staff_id", "department", "kind")
+_NOTE_CONSTANTS: dict[str, Any] = {
+    "status": "pending", "attempts": 0, "claimed_by": None, "claimed_until": None, "sent_at": None, "error": "",
+}
 
 
 def _insert_history(session: Session, event: dict[str, Any], notes: list[dict[str, Any]]) -> None:
@@ -699,15 +752,22 @@ def _insert_history(session: Session, event: dict[str, Any], notes: list[dict[st
         history = insert(events).values(
             {key: bindparam(f"e_{key}", type_=events.c[key].type) for key in event}).cte("history")
         keys = list(notes[0])
-        rows = [select(*(bindparam(f"n{i}_{key}", type_=notifications.c[key].type) for key in keys))
-                for i in range(len(notes))]
+
+        def column(i: int, key: str) -> Any:
+            if key in _NOTE_CONSTANTS:
+                return _constant(_NOTE_CONSTANTS[key], notifications.c[key].type)
+            name = f"n{i}_{key}" if key in _NOTE_RECIPIENT else f"n_{key}"
+            return bindparam(name, type_=notifications.c[key].type)
+
+        rows = [select(*(column(i, key) for key in keys)) for i in range(len(notes))]
         stmt = insert(notifications).from_select(keys, union_all(*rows) if len(rows) > 1 else rows[0]) \
-            .add_cte(history)  # INSERT ... SELECT UNION ALL, unlike multi-row VALUES, has a cache key
-        _INSERT_HISTORY[len(notes)] = stmt
+            .add_cte(history)  # INSERT ... SELECT UNION ALL: one statement text per number of rows
+        _INSERT_HISTORY[len(notes)] = stmt = HotStatement(stmt, session)
     params = {f"e_{key}": value for key, value in event.items()}
+    params.update({f"n_{key}": value for key, value in notes[0].items() if key not in _NOTE_CONSTANTS})
     for i, note in enumerate(notes):
-        params.update({f"n{i}_{key}": value for key, value in note.items()})
-    session.execute(stmt, params)
+        params.update({f"n{i}_{key}": note[key] for key in _NOTE_RECIPIENT})
+    stmt.run(session, params)
 
 
 def _next_number(session: Session, community_id: int) -> int:

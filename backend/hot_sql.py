@@ -1,0 +1,45 @@
+"""Prebuilt statements run straight on the session's DBAPI connection, for the few hottest writes.
+
+A Core statement executed through SQLAlchemy costs about 0.1 ms of Python per call beyond the driver
+(cache key, bind processing, result set-up): a third of creating a ticket. The statement is still built
+with Core, compiled once for the dialect, and runs on the session's own connection inside its
+transaction; only the per-call work is skipped. Errors come back as SQLAlchemy's DBAPIError, as from
+Session.execute. Only for statements whose parameters need no bind processing beyond JSON encoding.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import JSON
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
+
+
+class HotStatement:
+    """A Core statement compiled once; `run` binds a dict of named parameters and returns the rows."""
+
+    def __init__(self, stmt: Executable, session: Session) -> None:
+        dialect = session.get_bind().dialect
+        compiled = stmt.compile(dialect=dialect)  # type: ignore[attr-defined]
+        if dialect.paramstyle not in ("pyformat", "named"):
+            raise ValueError(f"HotStatement needs named parameters, not {dialect.paramstyle}")
+        self.sql = str(compiled)
+        names = compiled.bind_names.items()
+        self.json_params = {name for bind, name in names if isinstance(bind.type, JSON)}  # a name may recur
+        self.defaults = {name: bind.effective_value for bind, name in names if not bind.required}  # literals
+        self._dbapi_error = dialect.loaded_dbapi.Error
+
+    def run(self, session: Session, params: dict[str, Any]) -> Sequence[tuple[Any, ...]]:
+        params = {**self.defaults, **params}
+        for key in self.json_params:
+            params[key] = json.dumps(params[key])
+        raw = session.connection().connection.driver_connection
+        try:
+            cursor = raw.execute(self.sql, params)  # type: ignore[union-attr]
+            return cursor.fetchall() if cursor.description else []
+        except self._dbapi_error as err:
+            raise DBAPIError.instance(self.sql, params, err, self._dbapi_error) from err
