@@ -37,6 +37,7 @@ from backend.settings import Settings
 COMMUNITIES = 50
 STAFF_PER_COMMUNITY = 15
 THREADS = 16
+ROUNDS = 3
 
 
 def pct(values: list[float], p: float) -> float:
@@ -160,20 +161,23 @@ def measure(url: str, creates: int) -> None:
             )
             s.commit()
 
+    # The shared machine's speed wanders by a third from minute to minute: several rounds, median and best.
     for threads in (1, 4, 8, THREADS):
-        t0 = time.perf_counter()
-        if threads == 1:
-            for i in range(creates // 4):
-                create(i)
-            n = creates // 4
-        else:
-            with ThreadPoolExecutor(threads) as pool:
-                list(pool.map(create, range(creates)))
-            n = creates
-        dt = time.perf_counter() - t0
+        n = creates // 4 if threads == 1 else creates
+        rates = []
+        for _ in range(ROUNDS):
+            t0 = time.perf_counter()
+            if threads == 1:
+                for i in range(n):
+                    create(i)
+            else:
+                with ThreadPoolExecutor(threads) as pool:
+                    list(pool.map(create, range(n)))
+            rates.append(n / (time.perf_counter() - t0))
         print(
-            f"ticket creation, {threads} thread(s) in one process: {n} tickets in {dt:.2f} s = "
-            f"{n / dt:,.0f} tickets/s (one transaction each, with history and outbox rows)"
+            f"ticket creation, {threads} thread(s) in one process, {ROUNDS} rounds of {n}: "
+            f"median {statistics.median(rates):,.0f}/s, best {max(rates):,.0f}/s, worst {min(rates):,.0f}/s "
+            "(one transaction each, with history and outbox rows)"
         )
     engine.dispose()
 
