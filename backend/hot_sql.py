@@ -15,7 +15,8 @@ from typing import Any
 
 from sqlalchemy import JSON
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql import Executable
 
 
@@ -43,3 +44,19 @@ class HotStatement:
             return cursor.fetchall() if cursor.description else []
         except self._dbapi_error as err:
             raise DBAPIError.instance(self.sql, params, err, self._dbapi_error) from err
+
+
+def attach(session: Session, cls: Any, values: dict[str, Any]) -> Any:
+    """The session's object for a row read or written with Core: the one it already holds, else a new
+    one filled from `values` (all column values, and loaded relationships if any) and attached as loaded.
+
+    Fills the instance dict directly: the instrumented constructor and the ORM's row loading cost more
+    than the statement on the hot paths."""
+    found = session.identity_map.get(identity_key(cls, values["id"]))
+    if found is not None:
+        return found
+    obj = cls.__mapper__.class_manager.new_instance()
+    obj.__dict__.update(values)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj

@@ -2,7 +2,7 @@
 
 Starts uvicorn (`--workers 2`) serving bot.app:create_app in demo mode on 127.0.0.1 against a throwaway
 PostgreSQL database (created, migrated with Alembic, seeded with the demo community, dropped at the end),
-then drives 200 simulated users with asyncio + httpx. Each user has one message in flight at a time and
+then drives 200 simulated users with asyncio (uvloop) over plain HTTP/1.1 keep-alive connections. Each user has one message in flight at a time and
 follows a realistic script: greetings, binding a home, repairs, fee questions, status checks, button
 presses, small talk; a few are staff asking for their tasks. Two phases:
 
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import socket
@@ -39,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import uvloop
 from sqlalchemy import create_engine, text
 
 REPO = Path(__file__).resolve().parents[1]
@@ -139,19 +141,67 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     raise SystemExit("the server did not come up")
 
 
+class Connection:
+    """A minimal HTTP/1.1 keep-alive client for the load: one per simulated user.
+
+    httpx spent about 9 ms of CPU per request on this machine, more than the server, so the client would
+    have measured itself; this one writes the request bytes and reads the Content-Length body.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, payload: dict[str, str]) -> tuple[int, bytes]:
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                   f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+        for attempt in (1, 2):
+            reused = self.writer is not None
+            if self.writer is None or self.reader is None:
+                self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+            self.writer.write(request)
+            try:
+                head = await self.reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError) as err:
+                self.close()
+                unread = not isinstance(err, asyncio.IncompleteReadError) or not err.partial
+                if reused and unread and attempt == 1:
+                    continue  # the server had closed the idle keep-alive connection (uvicorn: after 5 s)
+                raise
+            try:
+                status = int(head[9:12])
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                return status, await self.reader.readexactly(length)
+            except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+                self.close()
+                raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
 async def drive(port: int, users: list[str], scripts: dict[str, list[tuple[str, str]]], positions: dict[str, int],
                 total: int, seconds: float, rate: float, results: Results) -> float:
     """Send up to `total` messages in at most `seconds`; rate 0 = each user as fast as replies come."""
     budget = iter(range(total))
     stop_at = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=len(users), max_keepalive_connections=len(users))
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30) as client:
 
-        async def person(user: str) -> None:
-            rng = random.Random(user)
-            per_user = rate / len(users) if rate else 0.0
-            next_at = time.perf_counter() + (rng.expovariate(per_user) if per_user else 0.0)
-            for _ in budget:
+    async def person(user: str) -> None:
+        conn = Connection(port)
+        rng = random.Random(user)
+        per_user = rate / len(users) if rate else 0.0
+        next_at = time.perf_counter() + (rng.expovariate(per_user) if per_user else 0.0)
+        try:
+            while True:
                 if per_user:
                     if next_at > stop_at:
                         return
@@ -159,25 +209,58 @@ async def drive(port: int, users: list[str], scripts: dict[str, list[tuple[str, 
                     if delay > 0:
                         await asyncio.sleep(delay)
                     next_at = max(next_at, time.perf_counter() - 1.0) + rng.expovariate(per_user)
-                if time.perf_counter() > stop_at:
+                if time.perf_counter() > stop_at or next(budget, None) is None:  # a message from the budget
                     return
                 lines = scripts[user]
                 kind, value = lines[positions[user] % len(lines)]
                 positions[user] += 1
                 t0 = time.perf_counter()
                 try:
-                    r = await client.post(ENDPOINT, json={"user": user, kind: value})
-                    results.statuses[r.status_code] = results.statuses.get(r.status_code, 0) + 1
-                    if r.status_code != 200 or not r.json().get("replies"):
+                    status, body = await asyncio.wait_for(conn.post(ENDPOINT, {"user": user, kind: value}), 30)
+                    results.statuses[status] = results.statuses.get(status, 0) + 1
+                    if status != 200 or not json.loads(body).get("replies"):
                         results.errors += 1
-                except httpx.HTTPError:
+                except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
+                    conn.close()
                     results.errors += 1
                 results.latencies.append(time.perf_counter() - t0)
                 results.last_reply = time.perf_counter()
+        finally:
+            conn.close()
 
-        t0 = time.perf_counter()
-        await asyncio.gather(*(person(u) for u in users))
-        return (results.last_reply or time.perf_counter()) - t0
+    t0 = time.perf_counter()
+    await asyncio.gather(*(person(u) for u in users))
+    return (results.last_reply or time.perf_counter()) - t0
+
+
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU time used so far by the server (uvicorn and its workers), PostgreSQL and this load client."""
+    tick = os.sysconf("SC_CLK_TCK")
+    procs: dict[int, tuple[int, str, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1: raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2:].split()
+        procs[int(entry.name)] = (int(fields[1]), comm, (int(fields[11]) + int(fields[12])) / tick)
+    server = {server_pid} | {pid for pid, (ppid, _, _) in procs.items() if ppid == server_pid}
+    own = os.times()
+    return {
+        "server": sum(procs[pid][2] for pid in server if pid in procs),
+        "postgres": sum(cpu for _, comm, cpu in procs.values() if comm.startswith("postgres")),
+        "client": own.user + own.system,
+    }
+
+
+def report_cpu(before: dict[str, float], after: dict[str, float], messages: int) -> None:
+    if messages:
+        used = {k: (after[k] - before[k]) * 1000 / messages for k in before}
+        print("             CPU per message: " + ", ".join(f"{k} {v:.2f} ms" for k, v in used.items())
+              + f" (total {sum(used.values()):.2f} ms on {os.cpu_count()} CPUs)")
 
 
 def report(name: str, elapsed: float, results: Results) -> dict[str, float]:
@@ -225,17 +308,16 @@ def main() -> None:
               f"{len(users)} users ({len(STAFF)} staff), CPUs: {os.cpu_count()}")
         # Warm-up: every worker loads the NLU, every user says hello and binds (the first four lines).
         warm = Results()
-        asyncio.run(drive(port, users, scripts, positions, len(users) * 4, args.seconds, 0, warm))
+        uvloop.run(drive(port, users, scripts, positions, len(users) * 4, args.seconds, 0, warm))
         print(f"warm-up: {len(warm.latencies)} messages (binding every resident), errors {warm.errors}")
-        if args.phase in ("both", "saturation"):
+        for phase, rate in (("saturation", 0.0), ("paced", args.rate)):
+            if args.phase not in ("both", phase):
+                continue
             results = Results()
-            elapsed = asyncio.run(drive(port, users, scripts, positions, args.messages, args.seconds, 0, results))
-            report("saturation", elapsed, results)
-        if args.phase in ("both", "paced"):
-            results = Results()
-            elapsed = asyncio.run(drive(port, users, scripts, positions, args.messages, args.seconds, args.rate,
-                                        results))
-            report(f"paced {args.rate:g}/s", elapsed, results)
+            before = cpu_seconds(proc.pid)
+            elapsed = uvloop.run(drive(port, users, scripts, positions, args.messages, args.seconds, rate, results))
+            report("saturation" if not rate else f"paced {rate:g}/s", elapsed, results)
+            report_cpu(before, cpu_seconds(proc.pid), len(results.latencies))
         print("targets: >= 300 msg/s, p99 <= 100 ms")
     finally:
         if proc is not None:

@@ -14,12 +14,11 @@ from backend.clock import Clock, SystemClock
 from backend.db import transaction
 from backend.errors import DomainError
 from backend.settings import Settings, get_settings
+from handlers import arrival, payloads, registry
 from handlers import flows as _flows  # noqa: F401  (registers every flow)
-from handlers import payloads, registry
 from handlers import state as state_store
 from handlers.context import NLU, Context
 from handlers.flows import base as flow_base
-from handlers.identity import resolve
 from handlers.messages import Inbound, Outbound
 
 log = logging.getLogger(__name__)
@@ -64,13 +63,14 @@ class Conversation:
 
     def _handle(self, session: Session, inbound: Inbound, *, isolate: bool,
                 failure: Exception | None = None) -> list[Outbound]:
-        who = resolve(session, inbound, self.clock, self.settings)
+        who, state = arrival.read(session, inbound, self.clock, self.settings)
         if who is None:
             return [Outbound(_catalogue("chat.need_community"))]
         if inbound.is_group and not inbound.addressed and not inbound.payload:
             return []  # group chatter not meant for us
-        state = state_store.load(session, who.community.id, inbound.channel, inbound.chat_key, who.identity.id,
-                                 self.clock)
+        if state is None:
+            state = state_store.load(session, who.community.id, inbound.channel, inbound.chat_key,
+                                     who.identity.id, self.clock)
         ctx = Context(session, self.clock, self.settings, self.nlu, inbound, who, state,
                       text=clean_text(inbound.text, self.settings.max_message_chars))
         if state_store.expired(state, self.clock):

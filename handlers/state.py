@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.clock import Clock
+from backend.hot_sql import HotStatement
 from backend.models import DialogueState
 from backend.settings import Settings
 
@@ -30,6 +31,7 @@ _INSERT = insert(TABLE).returning(TABLE.c.id)
 _SAVED = ("flow", "step", "slots", "stack", "version", "updated_at", "expires_at")
 _UPDATE = update(TABLE).where(TABLE.c.id == bindparam("state_id")).values(
     {key: bindparam(key, type_=TABLE.c[key].type) for key in _SAVED})
+_UPDATE_HOT: HotStatement | None = None  # _UPDATE compiled for PostgreSQL
 
 
 @dataclass
@@ -48,7 +50,7 @@ class ChatState:
     id: int | None = None
 
 
-_FIELDS = tuple(f.name for f in fields(ChatState))
+FIELDS = tuple(f.name for f in fields(ChatState))
 
 
 def load(session: Session, community_id: int, channel: str, chat_key: str, identity_id: int,
@@ -58,7 +60,7 @@ def load(session: Session, community_id: int, channel: str, chat_key: str, ident
     locked = session.get_bind().dialect.name == "postgresql"
     row = session.execute(_SELECT_LOCKED if locked else _SELECT, key).mappings().first()
     if row is not None:
-        return ChatState(**{name: row[name] for name in _FIELDS})
+        return ChatState(**{name: row[name] for name in FIELDS})
     state = ChatState(**key, identity_id=identity_id, updated_at=clock.now())
     session.flush()  # the identity it refers to may be new in this transaction
     try:
@@ -68,11 +70,18 @@ def load(session: Session, community_id: int, channel: str, chat_key: str, ident
     except IntegrityError:
         pass  # it did: use the winner's row
     row = session.execute(_SELECT_LOCKED if locked else _SELECT, key).mappings().one()
-    return ChatState(**{name: row[name] for name in _FIELDS})
+    return ChatState(**{name: row[name] for name in FIELDS})
 
 
 def save(session: Session, state: ChatState) -> None:
-    session.execute(_UPDATE, {"state_id": state.id, **{key: getattr(state, key) for key in _SAVED}})
+    params = {"state_id": state.id, **{key: getattr(state, key) for key in _SAVED}}
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(_UPDATE, params)
+        return
+    global _UPDATE_HOT
+    if _UPDATE_HOT is None:
+        _UPDATE_HOT = HotStatement(_UPDATE, session)
+    _UPDATE_HOT.run(session, params)
 
 
 def snapshot(state: ChatState) -> dict[str, Any]:
@@ -122,7 +131,7 @@ def clear(state: ChatState) -> None:
 
 
 def _values(state: ChatState, *, exclude_id: bool) -> dict[str, Any]:
-    values = {name: getattr(state, name) for name in _FIELDS}
+    values = {name: getattr(state, name) for name in FIELDS}
     if exclude_id:
         values.pop("id")
     return values

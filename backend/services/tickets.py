@@ -27,14 +27,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.util import identity_key
+from sqlalchemy.orm import Session
 
 from backend.catalogue import name
 from backend.clock import Clock, SystemClock
 from backend.domain import OPEN_STATUSES, TRANSITIONS, Action, Department, Kind, Status
 from backend.errors import AlreadyTaken, Forbidden, IllegalMove, Invalid, NotFound
-from backend.hot_sql import HotStatement
+from backend.hot_sql import HotStatement, attach
 from backend.models import (
     Attachment,
     Building,
@@ -179,9 +178,8 @@ class TicketService:
         if row is None:  # no such household in this community (the statement rolls back with the caller)
             raise NotFound("房屋")
         ticket_id, number, owner_id, values["building_id"], values["location"] = row
-        ticket = _loaded(Ticket, {**values, "id": ticket_id, "number": number, "owner_id": owner_id,
-                                  "category": category})
-        self.s.add(ticket)
+        ticket = attach(self.s, Ticket, {**values, "id": ticket_id, "number": number, "owner_id": owner_id,
+                                         "category": category})
         event = self._event_values(ticket, actor, Action.CREATE, None, Status.NEW, data={"category": category.code})
         _insert_history(self.s, event, self._created_notifications(ticket, actor, reporter))
         for url in spec.photos:
@@ -576,11 +574,7 @@ class TicketService:
             values = {attr.key: getattr(cat, attr.key) for attr in TicketCategory.__mapper__.column_attrs}
             _CATEGORY_CACHE[shared_key] = (now + CATEGORY_TTL, values)
         else:  # this session's copy of the cached row (cheaper than Session.merge)
-            values = cached[1]
-            cat = self.s.identity_map.get(identity_key(TicketCategory, values["id"]))
-            if cat is None:
-                cat = _loaded(TicketCategory, dict(values))
-                self.s.add(cat)
+            cat = attach(self.s, TicketCategory, dict(cached[1]))
         self._categories[key] = cat
         return cat
 
@@ -666,15 +660,6 @@ def _constant(value: Any, type_: Any) -> Any:
     return literal_column("'" + value.replace("'", "''") + "'", type_)
 
 
-def _loaded(cls: Any, values: dict[str, Any]) -> Any:
-    """An ORM object for a row just written with Core, attached to no session and marked as loaded.
-
-    Fills the instance dict directly: going through the instrumented constructor costs more than the
-    INSERT on the hot path."""
-    obj = cls.__mapper__.class_manager.new_instance()
-    obj.__dict__.update(values)
-    make_transient_to_detached(obj)
-    return obj
 _INSERT_TICKET: dict[tuple[str, bool], Any] = {}  # (dialect, from a household) -> statement
 
 
