@@ -122,11 +122,12 @@ def create_app(
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
-    app.include_router(api_router, prefix="/api")
-    _mount_nlu(app, app.state.get_nlu)
-    # Channels go here as they arrive, each a router of its own:
-    #   /api/webchat (web chat API), /telegram and /wechat (webhooks), /console (office console).
+    # Channels, each a router of its own: /api/webchat (web chat API), /telegram and /wechat (webhooks),
+    # later /console (office console). Routes are matched in order, the busiest first: the web chat's
+    # messages before the REST API, whose /api prefix would otherwise be searched route by route.
+    mount_webchat(app)  # /chat, /api/webchat, /media
     mount_telegram(app)  # /telegram/webhook (when GUANJIA_TELEGRAM_TOKEN is set)
     mount_wechat(app)  # /wechat/mp (official account), /wechat/work (WeCom)
-    mount_webchat(app)  # /chat, /api/webchat, /media
+    app.include_router(api_router, prefix="/api")
+    _mount_nlu(app, app.state.get_nlu)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -84,26 +85,37 @@ class PeriodSummary:
         return self.billed - self.paid
 
 
-def bills(session: Session, household: Household, *, fee_type: str | None = None,
-          period: str | None = None) -> list[Bill]:
-    """The household's bills, oldest first; period "2026" (a year) or "2026-11" (a month)."""
-    query = select(Bill).where(Bill.household_id == household.id, Bill.community_id == household.community_id)
+def _bill_query(household: Household, fee_type: str | None, period: str | None, *columns: Any) -> Any:
+    query = select(Bill, *columns).where(Bill.household_id == household.id,
+                                         Bill.community_id == household.community_id)
     if fee_type:
         query = query.where(Bill.fee_type == fee_type)
     if period:
         query = query.where(Bill.period.startswith(period, autoescape=True))
-    return list(session.scalars(query.order_by(Bill.period, Bill.fee_type, Bill.id)))
+    return query.order_by(Bill.period, Bill.fee_type, Bill.id)
+
+
+def bills(session: Session, household: Household, *, fee_type: str | None = None,
+          period: str | None = None) -> list[Bill]:
+    """The household's bills, oldest first; period "2026" (a year) or "2026-11" (a month)."""
+    return list(session.scalars(_bill_query(household, fee_type, period)))
 
 
 def arrears(session: Session, household: Household, *, fee_type: str | None = None,
             period: str | None = None) -> list[Arrears]:
-    """Unpaid bills grouped by fee type, each with how the sum is computed."""
-    rates = _bases(session, household.community_id)
+    """Unpaid bills grouped by fee type, each with how the sum is computed (one query: the unpaid bills
+    with their fee type's basis)."""
+    query = (
+        _bill_query(household, fee_type, period, FeeRate.basis)
+        .outerjoin(FeeRate, (FeeRate.community_id == Bill.community_id) & (FeeRate.fee_type == Bill.fee_type))
+        .where(Bill.amount > Bill.paid_amount)
+    )
     grouped: dict[str, list[Bill]] = defaultdict(list)
-    for bill in bills(session, household, fee_type=fee_type, period=period):
-        if bill.amount - bill.paid_amount > 0:
-            grouped[bill.fee_type].append(bill)
-    return [_arrears(code, rows, rates.get(code, "flat")) for code, rows in grouped.items()]
+    bases: dict[str, str] = {}
+    for bill, basis in session.execute(query):
+        grouped[bill.fee_type].append(bill)
+        bases[bill.fee_type] = basis or "flat"
+    return [_arrears(code, rows, bases[code]) for code, rows in grouped.items()]
 
 
 def summary(session: Session, household: Household, *, fee_type: str | None = None,
@@ -142,11 +154,6 @@ def last_payment(session: Session, household: Household) -> tuple[Payment, Bill 
 def method_name(method: str, lang: str = "zh") -> str:
     zh, en = METHODS.get(method, (method, method))
     return en if lang == "en" else zh
-
-
-def _bases(session: Session, community_id: int) -> dict[str, str]:
-    rows = session.execute(select(FeeRate.fee_type, FeeRate.basis).where(FeeRate.community_id == community_id))
-    return {code: basis for code, basis in rows}
 
 
 def _arrears(code: str, rows: list[Bill], basis: str) -> Arrears:

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from backend.catalogue import name
 from backend.clock import Clock, SystemClock
@@ -57,6 +57,7 @@ OPEN = [s.value for s in OPEN_STATUSES]
 MAX_DESCRIPTION = 4000
 MAX_NOTE = 2000
 CHASE_INTERVAL = timedelta(hours=1)
+_WITH_CATEGORY = joinedload(Ticket.category)  # lists: in the same query, not a second one (selectin)
 CATEGORY_TTL = 60.0  # seconds a category edit may take to reach ticket creation
 _CATEGORY_CACHE: dict[tuple[Any, int, str], tuple[float, dict[str, Any]]] = {}
 
@@ -118,14 +119,15 @@ class TicketService:
         """A staff member's open work: tickets they are doing or answer for."""
         mine = (Ticket.assignee_id == staff.id) | (Ticket.owner_id == staff.id)
         return list(self.s.scalars(
-            select(Ticket).where(Ticket.is_open, mine).order_by(Ticket.created_at.desc()).limit(limit)
+            select(Ticket).options(_WITH_CATEGORY).where(Ticket.is_open, mine)
+            .order_by(Ticket.created_at.desc()).limit(limit)
         ))
 
     def for_resident(self, resident: Resident, *, open_only: bool = True, limit: int = 20) -> list[Ticket]:
         cond = Ticket.reporter_id == resident.id
         if resident.household_id is not None:
             cond = cond | (Ticket.household_id == resident.household_id)
-        query = select(Ticket).where(Ticket.community_id == resident.community_id, cond)
+        query = select(Ticket).options(_WITH_CATEGORY).where(Ticket.community_id == resident.community_id, cond)
         if open_only:
             query = query.where(Ticket.status.in_([*OPEN, Status.RESOLVED]))
         return list(self.s.scalars(query.order_by(Ticket.created_at.desc()).limit(limit)))
