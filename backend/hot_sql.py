@@ -33,6 +33,7 @@ class HotStatement:
         self.json_params = {name for bind, name in names if isinstance(bind.type, JSON)}  # a name may recur
         self.defaults = {name: bind.effective_value for bind, name in names if not bind.required}  # literals
         self._dbapi_error = dialect.loaded_dbapi.Error
+        self.returns_rows = bool(compiled.statement.is_select or getattr(compiled, "effective_returning", None))
 
     def run(self, session: Session, params: dict[str, Any]) -> Sequence[tuple[Any, ...]]:
         params = {**self.defaults, **params}
@@ -41,7 +42,7 @@ class HotStatement:
         raw = session.connection().connection.driver_connection
         try:
             cursor = raw.execute(self.sql, params)  # type: ignore[union-attr]
-            return cursor.fetchall() if cursor.description else []
+            return cursor.fetchall() if self.returns_rows else []  # (cursor.description would cost more)
         except self._dbapi_error as err:
             raise DBAPIError.instance(self.sql, params, err, self._dbapi_error) from err
 
