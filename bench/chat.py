@@ -4,21 +4,20 @@ Starts uvicorn (`--workers 2`) serving bot.app:create_app in demo mode on 127.0.
 PostgreSQL database (created, migrated with Alembic, seeded with the demo community, dropped at the end),
 then drives 200 simulated users with asyncio (uvloop) over plain HTTP/1.1 keep-alive connections. Each user has one message in flight at a time and
 follows a realistic script: greetings, binding a home, repairs, fee questions, status checks, button
-presses, small talk; a few are staff asking for their tasks. Two phases:
+presses, small talk; a few are staff asking for their tasks. After a warm-up (every resident binds),
+two phases of --rounds runs each, every run printed, then median and range:
 
-  * saturation: every user sends its next message as soon as the reply arrives (the most msg/s);
-  * paced: the users together offer --rate msg/s (Poisson arrivals); latency at that load.
+  * paced: the users together offer --rate msg/s (Poisson arrivals); latency at that load;
+  * saturation: every user sends its next message as soon as the reply arrives (the most msg/s).
 
-Targets on the 2-core machine: >= 300 msg/s and p99 <= 100 ms.
+Targets on the 2-core machine: >= 300 msg/s and p99 <= 100 ms at 300 msg/s.
 
     .venv/bin/python bench/chat.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/test]
-        [--users 200] [--messages 6000] [--rate 300] [--seconds 120] [--workers 2]
+        [--users 200] [--messages 6000] [--rate 300] [--seconds 120] [--workers 2] [--rounds 3]
 
-Measured 2026-12-02 on the shared 2-core machine while other work kept its load average at 5-8:
-about 21-26 msg/s saturated (far below target); ~13 msg/s offered 15/s with p99 ~2 s. A profile of
-Conversation.handle (cProfile + per-statement timing) shows ~10 SQL statements per message (identity,
-community, resident, dialogue state, savepoint, state update) at 1-2 ms each under that load, plus
-~15 ms of Python (mostly SQLAlchemy ORM) per message; the NLU parse is ~0.7 ms.
+The server, PostgreSQL and this client share the machine's two cores; the client reports the CPU each
+used per message (from /proc). The shared machine's speed wanders from minute to minute, so single runs
+differ by a factor of two in p99; read the range. Figures are in the closing notes of issue 4.
 
 Delivery (the outbox worker) is off in the server (GUANJIA_RUN_WORKER_IN_APP=false): this measures the
 chat path alone; every message still runs in one database transaction.
@@ -290,6 +289,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=120.0, help="time bound per phase")
     ap.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     ap.add_argument("--phase", choices=("both", "saturation", "paced"), default="both")
+    ap.add_argument("--rounds", type=int, default=3, help="runs of each phase")
     args = ap.parse_args()
     if not args.url.startswith("postgresql"):
         raise SystemExit("--url must be a PostgreSQL URL")
@@ -310,14 +310,25 @@ def main() -> None:
         warm = Results()
         uvloop.run(drive(port, users, scripts, positions, len(users) * 4, args.seconds, 0, warm))
         print(f"warm-up: {len(warm.latencies)} messages (binding every resident), errors {warm.errors}")
-        for phase, rate in (("saturation", 0.0), ("paced", args.rate)):
+        summary: dict[str, list[dict[str, float]]] = {}
+        for phase, rate in (("paced", args.rate), ("saturation", 0.0)):  # latency first, on a warm server
             if args.phase not in ("both", phase):
                 continue
-            results = Results()
-            before = cpu_seconds(proc.pid)
-            elapsed = uvloop.run(drive(port, users, scripts, positions, args.messages, args.seconds, rate, results))
-            report("saturation" if not rate else f"paced {rate:g}/s", elapsed, results)
-            report_cpu(before, cpu_seconds(proc.pid), len(results.latencies))
+            for _ in range(args.rounds):  # the shared machine's speed wanders: every round is printed
+                results = Results()
+                before = cpu_seconds(proc.pid)
+                elapsed = uvloop.run(drive(port, users, scripts, positions, args.messages, args.seconds, rate,
+                                           results))
+                name = "saturation" if not rate else f"paced {rate:g}/s"
+                summary.setdefault(name, []).append(report(name, elapsed, results))
+                report_cpu(before, cpu_seconds(proc.pid), len(results.latencies))
+        for name, rounds in summary.items():
+            rates = sorted(r["msg_per_s"] for r in rounds if r)
+            p99s = sorted(r["p99_ms"] for r in rounds if r)
+            if rates:
+                print(f"{name:>11}: {len(rates)} rounds, msg/s median {rates[len(rates) // 2]:.0f} "
+                      f"(range {rates[0]:.0f}-{rates[-1]:.0f}), p99 median {p99s[len(p99s) // 2]:.1f} ms "
+                      f"(range {p99s[0]:.1f}-{p99s[-1]:.1f})")
         print("targets: >= 300 msg/s, p99 <= 100 ms")
     finally:
         if proc is not None:

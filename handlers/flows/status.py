@@ -242,9 +242,11 @@ def show_all(ctx: Context) -> None:
         show(ctx, tickets[0])
         return
     tz = ctx.settings.timezone
-    lines = [ctx.t("track.list_line", created=local_time(t.created_at, tz), **ticket_params(t, tz)) for t in tickets]
-    buttons = [ctx.button("track.button", payloads.make("r", "show", t.id), **ticket_params(t, tz))
-               for t in tickets[:MAX_BUTTONS]]
+    params = [ticket_params(t, tz) for t in tickets]
+    lines = [ctx.t("track.list_line", created=local_time(t.created_at, tz), **p)
+             for t, p in zip(tickets, params, strict=True)]
+    buttons = [ctx.button("track.button", payloads.make("r", "show", t.id), **p)
+               for t, p in zip(tickets[:MAX_BUTTONS], params[:MAX_BUTTONS], strict=True)]
     ctx.say("track.list", *buttons, count=len(tickets), lines="\n".join(lines))
 
 
