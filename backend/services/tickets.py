@@ -720,11 +720,9 @@ def _insert_ticket(session: Session, values: dict[str, Any]) -> Any:
 
 
 _INSERT_HISTORY: dict[int, HotStatement] = {}  # PostgreSQL, by number of notifications
-# The notifications of one event differ only in their recipient and kind; a new one is pending.
+# The notifications of one event differ only in their recipient and kind; the rest they share.
 _NOTE_RECIPIENT = ("recipient_type", "resident_id", "staff_id", "department", "kind")
-_NOTE_CONSTANTS: dict[str, Any] = {
-    "status": "pending", "attempts": 0, "claimed_by": None, "claimed_until": None, "sent_at": None, "error": "",
-}
+_NOTE_CONSTANTS = outbox.NEW_ROW
 
 
 def _insert_history(session: Session, event: dict[str, Any], notes: list[dict[str, Any]]) -> None:
