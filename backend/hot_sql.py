@@ -10,7 +10,7 @@ Session.execute. Only for statements whose parameters need no bind processing be
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import JSON
@@ -45,6 +45,30 @@ class HotStatement:
             return cursor.fetchall() if self.returns_rows else []  # (cursor.description would cost more)
         except self._dbapi_error as err:
             raise DBAPIError.instance(self.sql, params, err, self._dbapi_error) from err
+
+
+class Prebuilt:
+    """A statement built once per dialect by `build(dialect_name)`: on PostgreSQL run as a HotStatement,
+    elsewhere (SQLite) through the session as usual."""
+
+    def __init__(self, build: Callable[[str], Executable]) -> None:
+        self.build = build
+        self._by_dialect: dict[str, Any] = {}
+
+    def rows(self, session: Session, params: dict[str, Any]) -> Sequence[Any]:
+        dialect = session.get_bind().dialect.name
+        stmt = self._by_dialect.get(dialect)
+        if stmt is None:
+            stmt = self.build(dialect)
+            self._by_dialect[dialect] = stmt = HotStatement(stmt, session) if dialect == "postgresql" else stmt
+        if isinstance(stmt, HotStatement):
+            return stmt.run(session, params)
+        result = session.execute(stmt, params)
+        return result.all() if result.returns_rows else []
+
+    def first(self, session: Session, params: dict[str, Any]) -> Any:
+        found = self.rows(session, params)
+        return found[0] if found else None
 
 
 def attach(session: Session, cls: Any, values: dict[str, Any]) -> Any:

@@ -15,7 +15,7 @@ from sqlalchemy import and_, bindparam, select, true
 from sqlalchemy.orm import Session
 
 from backend.clock import Clock
-from backend.hot_sql import HotStatement, attach
+from backend.hot_sql import Prebuilt, attach
 from backend.models import ChatIdentity, Community, DialogueState, Household, Resident, Staff
 from backend.settings import Settings
 from handlers import identity
@@ -25,7 +25,6 @@ from handlers.messages import Inbound
 
 _ENTITIES = (ChatIdentity, Community, Resident, Household, Staff)
 _STATE = DialogueState.__table__
-_STATEMENTS: dict[tuple[str, bool], Any] = {}  # (dialect, for one community) -> statement
 
 
 def read(session: Session, inbound: Inbound, clock: Clock,
@@ -37,7 +36,7 @@ def read(session: Session, inbound: Inbound, clock: Clock,
                               "chat_key": inbound.chat_key[:200]}
     if wanted is not None:
         params["community_id"] = wanted.id
-    row = _run(session, wanted is not None, params)
+    row = _READ[wanted is not None].first(session, params)
     if row is None:
         return identity.resolve(session, inbound, clock, settings), None
     values = iter(row)
@@ -51,18 +50,6 @@ def read(session: Session, inbound: Inbound, clock: Clock,
     if columns["id"] is None:
         return who, None
     return who, state_store.ChatState(**{name: columns[name] for name in state_store.FIELDS})
-
-
-def _run(session: Session, by_community: bool, params: dict[str, Any]) -> Any:
-    dialect = session.get_bind().dialect.name
-    stmt = _STATEMENTS.get((dialect, by_community))
-    if stmt is None:
-        stmt = _statement(dialect, by_community)
-        _STATEMENTS[(dialect, by_community)] = stmt = HotStatement(stmt, session) if dialect == "postgresql" else stmt
-    if isinstance(stmt, HotStatement):
-        rows = stmt.run(session, params)
-        return rows[0] if rows else None
-    return session.execute(stmt, params).first()
 
 
 def _statement(dialect: str, by_community: bool) -> Any:
@@ -88,3 +75,7 @@ def _statement(dialect: str, by_community: bool) -> Any:
     if by_community:
         query = query.where(ci.c.community_id == bindparam("community_id"))
     return query.order_by(ci.c.id.desc()).limit(1)
+
+
+_READ = {by_community: Prebuilt(lambda dialect, by=by_community: _statement(dialect, by))
+         for by_community in (False, True)}  # keyed by: for one community

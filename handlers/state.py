@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.clock import Clock
-from backend.hot_sql import HotStatement
+from backend.hot_sql import Prebuilt
 from backend.models import DialogueState
 from backend.settings import Settings
 
@@ -31,7 +31,7 @@ _INSERT = insert(TABLE).returning(TABLE.c.id)
 _SAVED = ("flow", "step", "slots", "stack", "version", "updated_at", "expires_at")
 _UPDATE = update(TABLE).where(TABLE.c.id == bindparam("state_id")).values(
     {key: bindparam(key, type_=TABLE.c[key].type) for key in _SAVED})
-_UPDATE_HOT: HotStatement | None = None  # _UPDATE compiled for PostgreSQL
+_SAVE = Prebuilt(lambda _dialect: _UPDATE)
 
 
 @dataclass
@@ -74,14 +74,7 @@ def load(session: Session, community_id: int, channel: str, chat_key: str, ident
 
 
 def save(session: Session, state: ChatState) -> None:
-    params = {"state_id": state.id, **{key: getattr(state, key) for key in _SAVED}}
-    if session.get_bind().dialect.name != "postgresql":
-        session.execute(_UPDATE, params)
-        return
-    global _UPDATE_HOT
-    if _UPDATE_HOT is None:
-        _UPDATE_HOT = HotStatement(_UPDATE, session)
-    _UPDATE_HOT.run(session, params)
+    _SAVE.rows(session, {"state_id": state.id, **{key: getattr(state, key) for key in _SAVED}})
 
 
 def snapshot(state: ChatState) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from backend.catalogue import name
 from backend.clock import Clock, SystemClock
 from backend.domain import OPEN_STATUSES, TRANSITIONS, Action, Department, Kind, Status
 from backend.errors import AlreadyTaken, Forbidden, IllegalMove, Invalid, NotFound
-from backend.hot_sql import HotStatement, attach
+from backend.hot_sql import HotStatement, Prebuilt, attach
 from backend.models import (
     Attachment,
     Building,
@@ -662,63 +662,57 @@ def _constant(value: Any, type_: Any) -> Any:
     return literal_column("'" + value.replace("'", "''") + "'", type_)
 
 
-_INSERT_TICKET: dict[tuple[str, bool], Any] = {}  # (dialect, from a household) -> statement
-
-
 def _insert_ticket(session: Session, values: dict[str, Any]) -> Any:
     """INSERT ... SELECT one ticket with its next number and its building's active steward as owner.
 
     For a household's ticket the building and the default location come from the household row, which
     must be in the ticket's community (else no row). Returns (id, number, owner_id, building_id, location)
-    or None. Built once per dialect and shape; on PostgreSQL a HotStatement.
+    or None.
     """
-    dialect = session.get_bind().dialect.name
-    from_household = values["household_id"] is not None
-    stmt = _INSERT_TICKET.get((dialect, from_household))
-    if stmt is None:
-        table, counter, home = Ticket.__table__, Counter.__table__, Household.__table__
-        fields = {key: _constant(_NEW_TICKET[key], table.c[key].type) if key in _NEW_TICKET
-                  else bindparam(key, type_=table.c[key].type) for key in _TICKET_COLUMNS}
-        if from_household:
-            fields["building_id"] = home.c.building_id
-            fields["location"] = case((fields["location"] == "", func.substr(home.c.label, 1, 200)),
-                                      else_=fields["location"])
-        steward = (
-            select(Staff.__table__.c.id)
-            .join(Building.__table__, Building.__table__.c.steward_id == Staff.__table__.c.id)
-            .where(Building.__table__.c.id == fields["building_id"], Staff.__table__.c.active.is_(True))
-            .scalar_subquery()
-        )
-        if dialect == "postgresql":  # the number from the counter in the same statement
-            bump = (
-                pg_insert(counter)
-                .values(community_id=bindparam("community_id"), name="ticket", value=1)
-                .on_conflict_do_update(index_elements=["community_id", "name"], set_={"value": counter.c.value + 1})
-                .returning(counter.c.value)
-                .cte("bump")
-            )
-            number: Any = bump.c.value
-        else:
-            number = bindparam("number", type_=table.c.number.type)
-        source = select(number, steward, *fields.values())
-        if from_household:
-            if dialect == "postgresql":  # one counter row beside one household row
-                source = source.select_from(home.join(bump, true()))
-            source = source.where(home.c.id == fields["household_id"], home.c.community_id == fields["community_id"])
-        stmt = (
-            insert(table).from_select(["number", "owner_id", *fields], source)
-            .returning(table.c.id, table.c.number, table.c.owner_id, table.c.building_id, table.c.location)
-        )
-        _INSERT_TICKET[(dialect, from_household)] = stmt = \
-            HotStatement(stmt, session) if dialect == "postgresql" else stmt
     params = {key: value for key, value in values.items() if key not in _NEW_TICKET}
-    if isinstance(stmt, HotStatement):
-        rows = stmt.run(session, params)
-        return rows[0] if rows else None
-    params["number"] = _next_number(session, values["community_id"])
-    return session.execute(stmt, params).one_or_none()
+    if session.get_bind().dialect.name != "postgresql":  # (PostgreSQL bumps the counter in the statement)
+        params["number"] = _next_number(session, values["community_id"])
+    return _INSERT_TICKET[values["household_id"] is not None].first(session, params)
 
 
+def _ticket_statement(dialect: str, from_household: bool) -> Any:
+    table, counter, home = Ticket.__table__, Counter.__table__, Household.__table__
+    fields = {key: _constant(_NEW_TICKET[key], table.c[key].type) if key in _NEW_TICKET
+              else bindparam(key, type_=table.c[key].type) for key in _TICKET_COLUMNS}
+    if from_household:
+        fields["building_id"] = home.c.building_id
+        fields["location"] = case((fields["location"] == "", func.substr(home.c.label, 1, 200)),
+                                  else_=fields["location"])
+    steward = (
+        select(Staff.__table__.c.id)
+        .join(Building.__table__, Building.__table__.c.steward_id == Staff.__table__.c.id)
+        .where(Building.__table__.c.id == fields["building_id"], Staff.__table__.c.active.is_(True))
+        .scalar_subquery()
+    )
+    if dialect == "postgresql":  # the number from the counter in the same statement
+        bump = (
+            pg_insert(counter)
+            .values(community_id=bindparam("community_id"), name="ticket", value=1)
+            .on_conflict_do_update(index_elements=["community_id", "name"], set_={"value": counter.c.value + 1})
+            .returning(counter.c.value)
+            .cte("bump")
+        )
+        number: Any = bump.c.value
+    else:
+        number = bindparam("number", type_=table.c.number.type)
+    source = select(number, steward, *fields.values())
+    if from_household:
+        if dialect == "postgresql":  # one counter row beside one household row
+            source = source.select_from(home.join(bump, true()))
+        source = source.where(home.c.id == fields["household_id"], home.c.community_id == fields["community_id"])
+    return (
+        insert(table).from_select(["number", "owner_id", *fields], source)
+        .returning(table.c.id, table.c.number, table.c.owner_id, table.c.building_id, table.c.location)
+    )
+
+
+_INSERT_TICKET = {from_household: Prebuilt(lambda dialect, f=from_household: _ticket_statement(dialect, f))
+                  for from_household in (False, True)}  # keyed by: for a household
 _INSERT_HISTORY: dict[int, HotStatement] = {}  # PostgreSQL, by number of notifications
 # The notifications of one event differ only in their recipient and kind; the rest they share.
 _NOTE_RECIPIENT = ("recipient_type", "resident_id", "staff_id", "department", "kind")
