@@ -245,11 +245,14 @@ class FakeBotApi:
                 self._reply(status, json.dumps(body, ensure_ascii=False).encode(), "application/json")
 
             def _reply(self, status: int, content: bytes, kind: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(content)))
-                self.end_headers()
-                self.wfile.write(content)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", kind)
+                    self.send_header("Content-Length", str(len(content)))
+                    self.end_headers()
+                    self.wfile.write(content)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the bot gave up on this request (a long poll cut short at shutdown), as Telegram sees it
 
         return Handler
 
