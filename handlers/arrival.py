@@ -4,7 +4,7 @@ The common case, a known identity writing in a chat it has written in before, co
 identity with its community, resident, the resident's home and staff member, and the chat's state row
 (locked FOR UPDATE on PostgreSQL by a LATERAL sub-select, so one message of a chat runs at a time). The
 row becomes ORM objects and a ChatState without the ORM's loading machinery. Anything else (a first
-message from someone, a new chat) falls back to identity.resolve and state.load.
+message from someone, a new chat) falls back to identity.join and state.load.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def read(session: Session, inbound: Inbound, clock: Clock,
         params["community_id"] = wanted.id
     row = _READ[wanted is not None].first(session, params)
     if row is None:
-        return identity.resolve(session, inbound, clock, settings), None
+        return identity.join(session, inbound, clock, settings, wanted), None
     values = iter(row)
     found: list[Any] = []
     for cls in _ENTITIES:

@@ -1,4 +1,4 @@
-"""Who is writing: find or create the chat identity, its community, resident or staff member."""
+"""Who is writing: the Who of a message, a new writer's identity, and finding a community."""
 
 from __future__ import annotations
 
@@ -35,25 +35,11 @@ def find_community(session: Session, code: str | None, settings: Settings) -> Co
     return only[0] if len(only) == 1 else None
 
 
-def resolve(session: Session, inbound: Inbound, clock: Clock, settings: Settings) -> Who | None:
-    """The writer's identity; None when no community can be told (the caller asks for a link or code)."""
-    # One round trip for the common case: the identity with its community, resident, the resident's home
-    # and staff member.
-    query = (
-        select(ChatIdentity, Community, Resident, Staff, Household)
-        .join(Community, Community.id == ChatIdentity.community_id)
-        .outerjoin(Resident, Resident.id == ChatIdentity.resident_id)
-        .outerjoin(Household, Household.id == Resident.household_id)
-        .outerjoin(Staff, Staff.id == ChatIdentity.staff_id)
-        .where(ChatIdentity.channel == inbound.channel, ChatIdentity.external_id == inbound.sender_id)
-    )
-    wanted = find_community(session, inbound.community_code, settings) if inbound.community_code else None
-    if wanted is not None:
-        query = query.where(ChatIdentity.community_id == wanted.id)
-    row = session.execute(query.order_by(ChatIdentity.id.desc()).limit(1)).first()
-    if row is not None:
-        identity, community, resident, staff, home = row
-        return Who(community, identity, resident, staff if staff is not None and staff.active else None, home=home)
+def join(session: Session, inbound: Inbound, clock: Clock, settings: Settings,
+         wanted: Community | None) -> Who | None:
+    """Make a writer nobody knows yet known: a new chat identity (and resident record, unless a demo
+    staff login) in the community asked for, else the default one. None when no community can be told
+    (the caller asks for a link or code). Finding a known writer is handlers/arrival.py's one query."""
     community = wanted or find_community(session, None, settings)
     if community is None:
         return None
@@ -71,17 +57,7 @@ def resolve(session: Session, inbound: Inbound, clock: Clock, settings: Settings
     )
     session.add(identity)
     session.flush()
-    who = _who(session, community, identity)
-    who.joined = True
-    return who
-
-
-def _who(session: Session, community: Community, identity: ChatIdentity) -> Who:
-    staff = session.get(Staff, identity.staff_id) if identity.staff_id else None
-    if staff is not None and not staff.active:
-        staff = None
-    resident = session.get(Resident, identity.resident_id) if identity.resident_id else None
-    return Who(community, identity, resident, staff)
+    return Who(community, identity, resident, staff if staff is not None and staff.active else None, joined=True)
 
 
 def _demo_staff(session: Session, community: Community, inbound: Inbound, settings: Settings) -> Staff | None:
