@@ -231,3 +231,8 @@ def _new_code(session: Session, community_id: int, clock: Clock) -> str:
 
 def _status_name(status: str) -> str:
     return {CANCELLED: "取消", ARRIVED: "使用"}.get(status, status)
+
+
+def own_pass(session: Session, resident: Resident, pass_id: int) -> VisitorPass:
+    """A pass of the resident's household; NotFound for anyone else's."""
+    return _own(session, resident, pass_id)

@@ -10,7 +10,7 @@ from backend.services.ticket_format import staff_label, ticket_params
 from backend.services.tickets import NewTicket
 from handlers import payloads
 from handlers.context import Context
-from handlers.flows.base import Flow, finish, register
+from handlers.flows.base import Flow, Outcome, finish, register
 
 register_texts({
     "faq.answer": ("💬 {answer}", "💬 {answer}"),
@@ -35,11 +35,11 @@ class Faq(Flow):
             return
         self.answer(ctx)
 
-    def step(self, ctx: Context) -> bool:
+    def step(self, ctx: Context) -> Outcome:
         if not ctx.text:
-            return False
+            return Outcome.NOT_MINE
         self.answer(ctx)
-        return True
+        return Outcome.HANDLED
 
     def start_prompt(self, ctx: Context) -> None:
         ctx.say("faq.ask_what")

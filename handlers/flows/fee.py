@@ -10,7 +10,7 @@ from backend.models import Household
 from backend.services import fees
 from backend.services.visitors import local
 from handlers.context import Context
-from handlers.flows.base import Flow, finish, register
+from handlers.flows.base import Flow, Outcome, finish, register
 
 register_texts({
     "fee.arrears": ("🏠 {household} 待缴费用：\n{lines}\n合计：{total}", "🏠 {household} owes:\n{lines}\nTotal: {total}"),
@@ -70,9 +70,9 @@ class Fee(Flow):
             self._arrears(ctx, household, fee_type)
         finish(ctx)
 
-    def step(self, ctx: Context) -> bool:
+    def step(self, ctx: Context) -> Outcome:
         self.start(ctx)
-        return True
+        return Outcome.HANDLED
 
     def how_to_pay(self, ctx: Context) -> None:
         ctx.say("fee.how_to_pay", hotline=ctx.community.hotline or ctx.settings.hotline)

@@ -39,6 +39,16 @@ def category_for(text: str, facility: str | None, public: bool) -> str:
     return "public_facility" if public else "general_repair"
 
 
+def public_where(ctx: Context) -> str | None:
+    """The public place named, with its building when the message names one apart ("电梯…3号楼")."""
+    place = public_place(ctx.text)
+    building = ctx.entities("building")
+    if place and building and not precise(place):
+        span = ctx.text[int(building[0].get("start", 0)):int(building[0].get("end", 0))]
+        return f"{span}{place}" if span else place
+    return place
+
+
 def public_place(text: str) -> str | None:
     """The public place named in the text ("3号楼电梯"), or None."""
     if not any(p in text for p in PUBLIC_PLACES):
@@ -56,6 +66,21 @@ _REQUEST_WORDS = re.compile(
 def says_what(text: str, facility: str | None = None) -> bool:
     """Does the text describe the problem, beyond 'I want to report a repair'?"""
     return bool(facility) or len(_REQUEST_WORDS.sub("", text)) >= 2
+
+
+_ADDRESS = re.compile(
+    r"[0-9A-Za-z一二三四五六七八九十]+(号楼|栋|幢|座|#|单元|室|房|号)|\d+-\d+(-\d+)?|1[3-9]\d{9}|\d{3,4}")
+_CONTENT = re.compile(r"[\u3400-\u9fffA-Za-z]")
+
+
+def without_address(text: str) -> str:
+    """The text with addresses, rooms and phones taken out (what is left says what is wrong, if anything)."""
+    return _ADDRESS.sub("", text)
+
+
+def has_words(text: str) -> bool:
+    """At least two letters or characters: not only digits, emoji or punctuation."""
+    return len(_CONTENT.findall(text)) >= 2
 
 
 def precise(text: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from handlers import payloads
 from handlers import state as state_store
 from handlers.context import Context
-from handlers.flows.base import REGISTRY, Flow, register
+from handlers.flows.base import REGISTRY, Flow, Outcome, register, start_flow
 from handlers.identity import find_community
 from handlers.messages import Button
 from handlers.payloads import Payload
@@ -42,9 +42,9 @@ class SmallTalk(Flow):
         else:
             ctx.say("chat.out_of_scope", *menu_buttons(ctx))
 
-    def step(self, ctx: Context) -> bool:
+    def step(self, ctx: Context) -> Outcome:
         self.start(ctx)
-        return True
+        return Outcome.HANDLED
 
 
 register(SmallTalk())
@@ -82,8 +82,6 @@ def _start(ctx: Context, rest: str) -> None:
 
 @payload_scope("m")
 def _menu_payload(ctx: Context, payload: Payload) -> bool:
-    from handlers.conversation import start_flow
-
     item = payload.verb
     if item == "menu":
         show_menu(ctx)

@@ -11,7 +11,9 @@ from backend.models import VisitorPass
 from backend.services import visitors
 from handlers import payloads
 from handlers.context import Context
-from handlers.flows.base import REGISTRY, Flow, begin, finish, register
+from handlers.flows import places
+from handlers.flows.base import Outcome, begin, finish, register
+from handlers.flows.form import Form, Slot
 from handlers.payloads import Payload
 from handlers.registry import PayloadFn, payload_scope
 
@@ -34,6 +36,9 @@ register_texts({
         "Pass corrected: {visitor} | {people}{plate_line_en} | {window}; the code {code} stays the same.",
     ),
     "visitor.cancel_pass": ("取消这次登记", "Cancel this pass"),
+    "visitor.confirm_cancel": ("确定要取消 {visitor}（{window}）的访客登记吗？通行码 {code} 将作废。",
+                               "Cancel the pass for {visitor} ({window})? Code {code} will stop working."),
+    "visitor.cancel_yes": ("确认取消", "Yes, cancel it"),
     "visitor.cancelled": ("已取消 {visitor}（{window}）的访客登记，通行码 {code} 作废。",
                           "The pass for {visitor} ({window}) is cancelled; code {code} no longer works."),
     "visitor.none_active": ("您目前没有有效的访客登记。", "You have no active visitor passes."),
@@ -154,105 +159,99 @@ def render_en(key: str, **params: Any) -> str:
     return render(key, "en", **params)
 
 
-class Visitor(Flow):
+def _visitor(ctx: Context, asked: bool) -> dict[str, Any] | None:
+    name = visitor_name(ctx)
+    if name:
+        return {"visitor": name}
+    if asked and ctx.intent not in ("deny", "affirm", "cancel") and not ctx.entities("datetime"):
+        name = re.sub(r"^(他|她|对方)?(叫|是|姓名是|名字是)", "", ctx.text).strip(" ，,。.")
+        if 0 < len(name) <= 20 and places.has_words(name):
+            return {"visitor": name}
+    return None
+
+
+def _window(ctx: Context, asked: bool) -> dict[str, Any] | None:
+    window = read_window(ctx, ctx.slots.get("day"))
+    if not window:
+        return None
+    return {"day": window[0].date().isoformat(), "start": window[0].isoformat(), "end": window[1].isoformat()}
+
+
+def _people(ctx: Context, asked: bool) -> dict[str, Any] | None:
+    people = count_people(ctx.text)
+    return {"people": people} if people else None
+
+
+def _plate(ctx: Context, asked: bool) -> dict[str, Any] | None:
+    plate = ctx.entity("plate_number")
+    return {"plate": plate} if plate else None
+
+
+def _ask_when(ctx: Context) -> None:
+    ctx.say("visitor.ask_when", *_day_buttons(ctx), visitor=ctx.slots["visitor"])
+
+
+def _day_buttons(ctx: Context) -> list:
+    keys = ("visitor.today", "visitor.tomorrow", "visitor.day_after")
+    return [ctx.button(key, payloads.make("f", "day", i)) for i, key in enumerate(keys)]
+
+
+class Visitor(Form):
     name = "visitor"
     intents = ("register_visitor",)
     needs_household = True
-    free_text_steps = frozenset({"name"})
+    acts_at_once = True
+    free_text_steps = frozenset({"visitor"})
     locked_steps = frozenset({"created"})
-
-    def start(self, ctx: Context) -> None:
-        begin(ctx, self.name, "name")
-        if ctx.parse is not None and ctx.text:
-            self._read(ctx)
-        self._next(ctx)
-
-    def step(self, ctx: Context) -> bool:
-        step = ctx.state.step
-        if step == "created":
-            return self._after_created(ctx)
-        if not ctx.text:
-            return False
-        before = dict(ctx.slots)
-        self._read(ctx)
-        if step == "name" and not ctx.slots.get("visitor") and ctx.intent not in ("deny", "affirm"):
-            name = re.sub(r"^(他|她|对方)?(叫|是|姓名是|名字是)", "", ctx.text).strip(" ，,。.")
-            if 0 < len(name) <= 20:
-                ctx.set_slots(visitor=name)
-        if ctx.slots == before:
-            return False
-        self._next(ctx)
-        return True
+    slots = (
+        Slot("visitor", _visitor, lambda ctx: ctx.say("visitor.ask_name") and None),
+        Slot("start", _window, _ask_when),
+        Slot("people", _people, lambda ctx: None, required=lambda ctx: False),
+        Slot("plate", _plate, lambda ctx: None, required=lambda ctx: False),
+    )
 
     def on_payload(self, ctx: Context, payload: Payload) -> bool:
-        if payload.verb == "day" and ctx.state.step == "when":
+        if payload.verb == "day" and ctx.state.step == "start":
             offset = payload.int_arg()
             if offset is None or offset > 7:
                 return False
             on = visitors.local(ctx.now(), ctx.settings.timezone).date() + timedelta(days=offset)
             start, end = _whole_day(on)
             ctx.set_slots(day=on.isoformat(), start=start.isoformat(), end=end.isoformat())
-            self._next(ctx)
+            self.advance(ctx)
             return True
-        return False
+        return super().on_payload(ctx, payload)
 
     def on_cancel(self, ctx: Context) -> bool:
-        return self.withdraw(ctx, "pass_id", _cancel)
+        return self.withdraw(ctx, "pass_id", offer_cancel_pass)
 
-    def start_prompt(self, ctx: Context) -> None:
-        if ctx.state.flow != self.name:
-            REGISTRY["smalltalk"].start(ctx)
-            return
-        self._next(ctx)
-
-    # ---- steps ----------------------------------------------------------------------------
-
-    def _read(self, ctx: Context) -> None:
-        name = visitor_name(ctx)
-        if name:
-            ctx.set_slots(visitor=name)
-        window = read_window(ctx, ctx.slots.get("day"))
-        if window:
-            ctx.set_slots(day=window[0].date().isoformat(), start=window[0].isoformat(), end=window[1].isoformat())
-        people = count_people(ctx.text)
-        if people:
-            ctx.set_slots(people=people)
-        plate = ctx.entity("plate_number")
-        if plate:
-            ctx.set_slots(plate=plate)
-
-    def _next(self, ctx: Context) -> None:
-        if ctx.state.flow != self.name:
+    def submit(self, ctx: Context) -> None:
+        household = ctx.household
+        if household is None:  # unbound meanwhile: nothing to register the pass for
+            finish(ctx, resume=False)
+            ctx.say("bind.not_bound")
             return
         slots = ctx.slots
-        if not slots.get("visitor"):
-            ctx.goto("name")
-            ctx.say("visitor.ask_name")
-            return
-        if not slots.get("start"):
-            ctx.goto("when")
-            ctx.say("visitor.ask_when", *self._day_buttons(ctx), visitor=slots["visitor"])
-            return
         start, end = self._utc_window(ctx)
         if end < ctx.now():
             ctx.set_slots(start=None, end=None, day=None)
-            ctx.goto("when")
-            ctx.say("visitor.past", *self._day_buttons(ctx))
+            ctx.goto("start")
+            ctx.say("visitor.past", *_day_buttons(ctx))
             return
         visitor_pass = visitors.create_pass(
-            ctx.session, ctx.clock, ctx.settings, ctx.resident, _household(ctx), visitor_name=slots["visitor"],
+            ctx.session, ctx.clock, ctx.settings, ctx.resident, household, visitor_name=slots["visitor"],
             valid_from=start, valid_until=end, people=int(slots.get("people") or 1), plate=slots.get("plate", ""),
         )
         ctx.say("visitor.created", ctx.button("visitor.cancel_pass", payloads.make("v", "cancel", visitor_pass.id)),
                 image_url=visitors.qr_url(visitor_pass.code), **pass_params(ctx, visitor_pass))
         begin(ctx, self.name, "created", pass_id=visitor_pass.id)
 
-    def _after_created(self, ctx: Context) -> bool:
+    def after(self, ctx: Context) -> Outcome:
         pass_id = ctx.slots.get("pass_id")
         corrected = ctx.intent == "deny" or CORRECTION.match(ctx.text) or ctx.entities("plate_number")
         if not (pass_id and corrected):
             finish(ctx, resume=True)
-            return False
+            return Outcome.NOT_MINE
         changes: dict[str, Any] = {}
         current = ctx.session.get(VisitorPass, int(pass_id))
         day = visitors.local(current.valid_from, ctx.settings.timezone).date().isoformat() if current else None
@@ -271,43 +270,41 @@ class Visitor(Flow):
             changes["visitor_name"] = name
         if not changes:
             finish(ctx, resume=True)
-            return False
+            return Outcome.NOT_MINE
         if changes.get("valid_until") and changes["valid_until"] < ctx.now():
             ctx.say("visitor.past")
-            return True
+            return Outcome.HANDLED
         visitor_pass = visitors.amend_pass(ctx.session, ctx.clock, ctx.resident, int(pass_id), **changes)
         ctx.say("visitor.amended", ctx.button("visitor.cancel_pass", payloads.make("v", "cancel", visitor_pass.id)),
                 image_url=visitors.qr_url(visitor_pass.code), **pass_params(ctx, visitor_pass))
-        return True
+        return Outcome.HANDLED
 
     def _utc_window(self, ctx: Context) -> tuple[datetime, datetime]:
         tz = ctx.settings.timezone
         return (visitors.to_utc(datetime.fromisoformat(ctx.slots["start"]), tz),
                 visitors.to_utc(datetime.fromisoformat(ctx.slots["end"]), tz))
 
-    def _day_buttons(self, ctx: Context) -> list:
-        keys = ("visitor.today", "visitor.tomorrow", "visitor.day_after")
-        return [ctx.button(key, payloads.make("f", "day", i)) for i, key in enumerate(keys)]
 
-
-def _household(ctx: Context):
-    household = ctx.household
-    assert household is not None  # needs_household: the core binds first
-    return household
-
-
-def _cancel(ctx: Context, pass_id: int) -> None:
+def cancel(ctx: Context, pass_id: int) -> None:
     visitor_pass = visitors.cancel_pass(ctx.session, ctx.clock, ctx.resident, pass_id)
     ctx.say("visitor.cancelled", **pass_params(ctx, visitor_pass))
 
 
+def offer_cancel_pass(ctx: Context, pass_id: int) -> None:
+    """Cancelling a pass is confirmed first."""
+    visitor_pass = visitors.own_pass(ctx.session, ctx.resident, pass_id)  # NotFound for anyone else's
+    ctx.say("visitor.confirm_cancel", ctx.button("visitor.cancel_yes", payloads.make("v", "cancelok", pass_id)),
+            ctx.button("button.keep", payloads.make("v", "keep", pass_id)), **pass_params(ctx, visitor_pass))
+    begin(ctx, "withdraw", "confirm", kind="pass", item_id=pass_id)
+
+
 def offer_cancel(ctx: Context) -> None:
-    """"取消访客登记" outside the form: cancel the one active pass, or ask which."""
+    """"取消访客登记" outside the form: offer to cancel the one active pass, or ask which."""
     passes = visitors.active_passes(ctx.session, ctx.clock, ctx.resident)
     if not passes:
         ctx.say("visitor.none_active")
     elif len(passes) == 1:
-        _cancel(ctx, passes[0].id)
+        offer_cancel_pass(ctx, passes[0].id)
     else:
         buttons = [ctx.button("visitor.pass_item", payloads.make("v", "cancel", p.id), **pass_params(ctx, p))
                    for p in passes[:8]]
@@ -321,16 +318,25 @@ VISITOR_VERBS: dict[str, PayloadFn] = {}
 
 
 def _cancel_button(ctx: Context, payload: Payload) -> bool:
+    """v:cancel asks to confirm, v:cancelok cancels, v:keep keeps the pass."""
     pass_id = payload.int_arg()
     if pass_id is None:
         return False
-    _cancel(ctx, pass_id)
+    if payload.verb == "cancel":
+        offer_cancel_pass(ctx, pass_id)
+        return True
+    if ctx.state.flow == "withdraw":
+        finish(ctx, resume=False)
+    if payload.verb == "keep":
+        ctx.say("chat.kept")
+        return True
+    cancel(ctx, pass_id)
     if ctx.state.flow == "visitor" and ctx.slots.get("pass_id") == pass_id:
         finish(ctx, resume=False)
     return True
 
 
-VISITOR_VERBS["cancel"] = _cancel_button
+VISITOR_VERBS["cancel"] = VISITOR_VERBS["cancelok"] = VISITOR_VERBS["keep"] = _cancel_button
 
 
 @payload_scope("v")

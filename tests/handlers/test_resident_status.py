@@ -90,7 +90,9 @@ def test_resident_cancels_own_open_ticket(chat, session_factory):
     fay = bound(chat, "u-fay")
     fay.say("厨房水管漏水了")
     t = first_ticket(session_factory)
-    assert "已取消工单" in fay.press(f"r:cancel:{t.id}")
+    assert "确定要撤销" in fay.press(f"r:cancel:{t.id}")
+    assert first_ticket(session_factory).status == "new"
+    assert "已取消工单" in fay.press(f"r:cancelok:{t.id}")
     assert first_ticket(session_factory).status == "cancelled"
 
 
@@ -98,7 +100,8 @@ def test_cancel_in_words_withdraws_the_ticket(chat, session_factory):
     gus = bound(chat, "u-gus")
     gus.say("厨房水管漏水了")
     gus.say("谢谢")
-    assert "已取消工单" in gus.say("取消刚才的报修")
+    assert "确定要撤销" in gus.say("取消刚才的报修")
+    assert "已取消工单" in gus.say("确认")
     assert first_ticket(session_factory).status == "cancelled"
 
 

@@ -77,7 +77,9 @@ def test_cancel_midway_and_cancel_the_pass(chat, session_factory):
     assert only_pass(session_factory) is None
     eve.say("明天上午李师傅来送家具")
     p = only_pass(session_factory)
-    reply = eve.press(f"v:cancel:{p.id}")
+    assert "确定要取消" in eve.press(f"v:cancel:{p.id}")
+    assert only_pass(session_factory).status == "active"
+    reply = eve.press(f"v:cancelok:{p.id}")
     assert "已取消" in reply and p.code in reply
     assert only_pass(session_factory).status == "cancelled"
 
@@ -85,11 +87,13 @@ def test_cancel_midway_and_cancel_the_pass(chat, session_factory):
 def test_cancel_in_words_after_the_pass_cancels_it(chat, session_factory):
     fay = bound(chat, "u-fay")
     fay.say("明天下午张阿姨来看我")
-    assert "作废" in fay.say("取消刚才的登记")
+    assert "确定要取消" in fay.say("取消刚才的登记")
+    assert "作废" in fay.say("确认")
     assert only_pass(session_factory).status == "cancelled"
     fay.say("后天下午王阿姨来")
     fay.say("谢谢")
-    assert "作废" in fay.say("取消访客登记")  # outside the form: the one active pass
+    assert "确定要取消" in fay.say("取消访客登记")  # outside the form: the one active pass
+    assert "作废" in fay.say("好的")
     with session_factory() as s:
         assert {p.status for p in s.scalars(select(VisitorPass))} == {"cancelled"}
 

@@ -1,0 +1,136 @@
+"""The dialogue policy: when a parse may start a flow, switch away from a form, or must be asked about.
+
+Every threshold the conversation applies to the NLU's (calibrated) confidence is named here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from handlers.context import Context
+from handlers.flows.base import BY_INTENT, REGISTRY, Flow
+
+START = 0.35  # a flow that only answers or asks (status, fee, FAQ, a form's first question) may start
+ACT = 0.7  # a flow that may change data from this one message (a ticket, an alert) may start
+SWITCH = 0.75  # leave an active form for another topic
+SWITCH_FREE_TEXT = 0.9  # ... at a step where any text is a valid answer
+CANCEL = 0.6  # "cancel" within a form (withdrawing what exists is confirmed again)
+ALTERNATIVE = 0.15  # a runner-up intent worth offering when we ask which one was meant
+
+CONTROL_INTENTS = frozenset({"greet", "goodbye", "thank", "affirm", "deny", "cancel", "out_of_scope", "inform"})
+
+# Words that are an emergency whatever the model says: people trapped or hurt, gas, fire, flooding, intruders.
+DANGER = re.compile(
+    r"困(在|住)?.{0,4}电梯|电梯.{0,6}(困|关)(了|住)?人|被困|困人|煤气味|燃气味|天然气味|漏气|"
+    r"燃气泄漏|煤气泄漏|着火|起火|失火|火灾|冒烟|浓烟|火苗|爆炸|触电|电线.{0,3}(冒火|火花|打火)|冒火花|"
+    r"水漫|淹了|往下(灌|冲|流)|哗哗|喷水|爆管|水管爆|"
+    r"小偷|入室|撬门|撬锁|有人闯|闯进|持刀|打架|抢劫|"
+    r"受伤|晕倒|昏倒|摔倒.{0,4}(起不来|流血)|流血|救命|快来人|"
+    r"trapped|gas leak|smell of gas|on fire|a fire|smoke coming|flooding|intruder|help!"
+)
+# Said in words, binding is unmistakable even when the model hesitates.
+BIND_WORDS = re.compile(r"绑定|认证|验证身份|换绑|解绑|解除绑定|重新绑|登记房屋|关联房屋|bind my|link my home")
+HUMAN_WORDS = re.compile(r"转人工|人工客服|真人|找客服|客服电话|接人工|人工服务|human|real person|an agent")
+
+
+def danger(text: str) -> bool:
+    return bool(DANGER.search(text.lower()))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with a message when no form is waiting for an answer."""
+
+    flow: str | None  # start this flow; None: ask (see `choices`)
+    choices: tuple[str, ...] = ()  # flows to offer when the meaning is unclear
+
+
+def _flow_of(intent: str) -> str | None:
+    return BY_INTENT.get(intent)
+
+
+def ranking(ctx: Context) -> list[tuple[str, float]]:
+    parse = ctx.parse or {}
+    out = [(str(r.get("name")), float(r.get("confidence") or 0.0)) for r in parse.get("intent_ranking") or []]
+    return out or [(ctx.intent, ctx.confidence)]
+
+
+def decide(ctx: Context) -> Decision:
+    """Start, or ask which topic was meant: never a flow that acts on a low-confidence parse."""
+    intent, confidence = ctx.intent, ctx.confidence
+    text = ctx.text
+    if intent == "bind_home" or (BIND_WORDS.search(text) and intent not in ("ask_info", "report_repair")):
+        return Decision("bind")
+    if intent == "human_agent" or HUMAN_WORDS.search(text.lower()):
+        return Decision("human")
+    if intent == "report_emergency":
+        if danger(text) or confidence >= ACT:
+            return Decision("emergency")
+        return Decision(None, ("emergency", "repair"))
+    if danger(text) and intent in ("report_repair", "file_complaint", "out_of_scope"):
+        return Decision("emergency")
+    if intent == "inform" or (intent in CONTROL_INTENTS and details(ctx)):
+        return Decision("inform")
+    target = _flow_of(intent)
+    if target is None:
+        return Decision("smalltalk")
+    flow = REGISTRY[target]
+    if intent in CONTROL_INTENTS or confidence >= needed_to_start(ctx, flow):
+        return Decision(target)
+    return Decision(None, tuple(_choices(ctx)))
+
+
+def needed_to_start(ctx: Context, flow: Flow) -> float:
+    """A flow that would act on this very message needs a confident parse; one that will only ask, less."""
+    from handlers.flows.places import says_what, without_address
+
+    acts = flow.acts_at_once and says_what(without_address(ctx.text))
+    return ACT if acts else START
+
+
+def _choices(ctx: Context) -> list[str]:
+    out: list[str] = []
+    for intent, confidence in ranking(ctx):
+        target = _flow_of(intent)
+        if target and target not in out and intent not in CONTROL_INTENTS and \
+                (not out or confidence >= ALTERNATIVE) and target != "smalltalk":
+            out.append(target)
+        if len(out) == 2:
+            break
+    return out
+
+
+def details(ctx: Context) -> bool:
+    """Only details (an address, a phone): what they answer is for the dialogue to decide."""
+    return any(ctx.entities(name) for name in ("building", "unit", "room", "phone"))
+
+
+def may_switch(ctx: Context, active: Flow) -> str | None:
+    """The flow to switch to from an active form, or None to treat the message as an answer."""
+    if ctx.state.step in active.locked_steps:
+        return None
+    intent, confidence = ctx.intent, ctx.confidence
+    if intent in ("bind_home", "human_agent"):
+        target = "bind" if intent == "bind_home" else "human"
+        return target if target != active.name and confidence >= SWITCH else None
+    if intent == "report_emergency" and danger(ctx.text) and active.name != "emergency":
+        return "emergency"
+    target = _flow_of(intent)
+    if not target or target == active.name or intent in CONTROL_INTENTS:
+        return None
+    threshold = SWITCH_FREE_TEXT if ctx.state.step in active.free_text_steps else SWITCH
+    return target if confidence >= threshold else None
+
+
+def after_not_mine(ctx: Context, active: Flow) -> str | None:
+    """A message the form could not use: a new topic if the parse is sure enough, else None (ask again)."""
+    intent, confidence = ctx.intent, ctx.confidence
+    target = "bind" if intent == "bind_home" else "human" if intent == "human_agent" else _flow_of(intent)
+    if not target or target == active.name or intent in CONTROL_INTENTS:
+        return None
+    return target if confidence >= needed_to_start(ctx, REGISTRY[target]) else None
+
+
+def is_cancel(ctx: Context) -> bool:
+    return ctx.intent == "cancel" and ctx.confidence >= CANCEL
