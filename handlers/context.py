@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -17,6 +18,16 @@ from backend.settings import Settings
 from handlers.identity import Who, ensure_resident
 from handlers.messages import Button, Inbound, Outbound
 from handlers.state import ChatState
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_LATIN_WORDS = re.compile(r"[A-Za-z]{2,}")
+
+
+def written_in(text: str) -> str | None:
+    """"en" for a message in English words with no Chinese in it (answered in English); None otherwise."""
+    if not text or _CJK.search(text) or len(_LATIN_WORDS.findall(text)) < 2:
+        return None
+    return "en"
 
 
 class NLU(Protocol):
@@ -62,7 +73,7 @@ class Context:
     @property
     def lang(self) -> str:
         resident = self.who.resident
-        return self.inbound.lang or (resident.language if resident else "zh") or "zh"
+        return self.inbound.lang or written_in(self.text) or (resident.language if resident else "zh") or "zh"
 
     def resident_actor(self) -> Actor:
         return Actor.of_resident(self.resident)

@@ -211,6 +211,9 @@ class Conversation:
         if active is not None and kinds & {"photo", "document", "location"} \
                 and active.step(ctx) is not Outcome.NOT_MINE:
             return
+        if active is not None and not kinds:  # an empty message (a stray character): ask again
+            active.start_prompt(ctx)
+            return
         if "voice" in kinds:
             ctx.say("chat.voice_unsupported")
         elif kinds & {"photo", "document", "location"}:

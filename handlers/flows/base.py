@@ -115,13 +115,19 @@ def suspend(ctx: Context) -> None:
     state_store.push(ctx.state)
 
 
+def leave(ctx: Context) -> None:
+    """A done form steps aside for a new message; what is suspended stays suspended."""
+    state_store.set_flow(ctx.state, None)
+
+
 def finish(ctx: Context, *, resume: bool = True) -> None:
     """End the current flow; resume a suspended one if there is one."""
     state_store.set_flow(ctx.state, None)
     while resume and state_store.pop(ctx.state):
         flow = get(ctx.state.flow)
-        if flow is None or ctx.state.step in flow.terminal_steps:
-            state_store.set_flow(ctx.state, None)  # nothing left to ask there
+        if flow is None or ctx.state.step in flow.terminal_steps or (
+                flow.needs_household and ctx.household is None):
+            state_store.set_flow(ctx.state, None)  # nothing left to ask there, or no home to ask it for
             continue
         ctx.say("chat.resume", topic=ctx.t(f"flow.{flow.name}"))
         if ctx.state.step == "start":  # deferred until the household was bound: start afresh

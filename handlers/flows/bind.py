@@ -12,7 +12,7 @@ from backend.services import binding
 from handlers import payloads
 from handlers import state as state_store
 from handlers.context import Context
-from handlers.flows.base import Outcome, finish, register, start_flow
+from handlers.flows.base import Outcome, begin, finish, register, start_flow
 from handlers.flows.form import Form, Slot
 from handlers.payloads import Payload
 from handlers.registry import command, payload_scope, text_command
@@ -206,23 +206,34 @@ def offer_unbind(ctx: Context) -> None:
         return
     ctx.say("bind.confirm_unbind", ctx.button("bind.unbind_yes", payloads.make("u", "yes", household.id)),
             ctx.button("bind.keep", payloads.make("u", "no")), household=household.label)
+    begin(ctx, "withdraw", "confirm", kind="home", item_id=household.id)
 
 
 @payload_scope("u")
 def _unbind_payload(ctx: Context, payload: Payload) -> bool:
     """u:yes:<household id> unbinds (the household still bound); u:no keeps it."""
+    if ctx.state.flow == "withdraw":
+        finish(ctx, resume=False)
     if payload.verb == "no":
         ctx.say("bind.kept")
         return True
-    household = ctx.household
-    if payload.verb != "yes" or household is None or payload.int_arg() != household.id:
+    if payload.verb != "yes" or payload.int_arg() is None:
         return False
+    unbind(ctx, payload.int_arg() or 0)
+    return True
+
+
+def unbind(ctx: Context, household_id: int) -> None:
+    """Unbind from `household_id` (still the one bound: an old button does nothing)."""
+    household = ctx.household
+    if household is None or household.id != household_id:
+        ctx.say("bind.not_bound")
+        return
     binding.unbind(ctx.resident)
     ctx.who.home = None
     if ctx.state.flow and ctx.state.flow != "bind":  # forms that needed the home cannot go on
         state_store.clear(ctx.state)
     ctx.say("bind.unbound", household=household.label)
-    return True
 
 
 @command("/bind")

@@ -13,7 +13,7 @@ from backend.services.tickets import NewTicket
 from handlers import payloads
 from handlers.context import Context
 from handlers.flows import places
-from handlers.flows.base import Outcome, begin, finish, register
+from handlers.flows.base import Outcome, begin, leave, register
 from handlers.flows.form import Form, Slot
 from handlers.payloads import Payload
 
@@ -198,7 +198,7 @@ class Complaint(Form):
         """不对，是3号楼 / 不对，是停车问题: correct the place or the category of the new ticket."""
         ticket_id = ctx.slots.get("ticket_id")
         if not ticket_id or not (ctx.intent == "deny" or CORRECTION.match(ctx.text)):
-            finish(ctx, resume=True)
+            leave(ctx)
             return Outcome.NOT_MINE
         svc = ctx.tickets()
         ticket = svc.get(ctx.resident_actor(), int(ticket_id))
@@ -206,7 +206,7 @@ class Complaint(Form):
         location = household.label if household is not None else places.public_place(ctx.text)
         code = complaint_category(ctx.text) if self.kind is Kind.COMPLAINT else None
         if not location and not code:
-            finish(ctx, resume=True)
+            leave(ctx)
             return Outcome.NOT_MINE
         if location:
             ticket = svc.amend(ctx.resident_actor(), ticket.id, location=location)

@@ -10,7 +10,7 @@ from backend.models import Household
 from backend.services import fees
 from backend.services.visitors import local
 from handlers.context import Context
-from handlers.flows.base import Flow, Outcome, finish, register
+from handlers.flows.base import Flow, Outcome, defer_until_bound, finish, register
 
 register_texts({
     "fee.arrears": ("🏠 {household} 待缴费用：\n{lines}\n合计：{total}", "🏠 {household} owes:\n{lines}\nTotal: {total}"),
@@ -56,7 +56,9 @@ class Fee(Flow):
 
     def start(self, ctx: Context) -> None:
         household = ctx.household
-        assert household is not None  # needs_household: the core binds first
+        if household is None:  # unbound meanwhile
+            defer_until_bound(ctx, self.name)
+            return
         text = ctx.text if ctx.parse is not None else ""
         fee_type = fees.fee_type_code(ctx.entity("fee_type")) or fees.fee_type_code(text)
         period = _period(ctx)

@@ -12,7 +12,7 @@ from backend.services.tickets import NewTicket
 from handlers import payloads
 from handlers.context import Context
 from handlers.flows import places
-from handlers.flows.base import REGISTRY, Outcome, begin, finish, register
+from handlers.flows.base import REGISTRY, Outcome, begin, leave, register
 from handlers.flows.form import Form, Slot
 from handlers.payloads import Payload
 
@@ -226,7 +226,7 @@ class Repair(Form):
                                    and household.id == ctx.household.id else None)
                 ctx.say("repair.amended", number=ticket.number, location=ticket.location)
                 return Outcome.HANDLED
-        finish(ctx, resume=True)
+        leave(ctx)
         return Outcome.NOT_MINE
 
 

@@ -12,7 +12,7 @@ from backend.services import visitors
 from handlers import payloads
 from handlers.context import Context
 from handlers.flows import places
-from handlers.flows.base import Outcome, begin, finish, register
+from handlers.flows.base import Outcome, begin, finish, leave, register
 from handlers.flows.form import Form, Slot
 from handlers.payloads import Payload
 from handlers.registry import PayloadFn, payload_scope
@@ -250,7 +250,7 @@ class Visitor(Form):
         pass_id = ctx.slots.get("pass_id")
         corrected = ctx.intent == "deny" or CORRECTION.match(ctx.text) or ctx.entities("plate_number")
         if not (pass_id and corrected):
-            finish(ctx, resume=True)
+            leave(ctx)
             return Outcome.NOT_MINE
         changes: dict[str, Any] = {}
         current = ctx.session.get(VisitorPass, int(pass_id))
@@ -269,7 +269,7 @@ class Visitor(Form):
         if name:
             changes["visitor_name"] = name
         if not changes:
-            finish(ctx, resume=True)
+            leave(ctx)
             return Outcome.NOT_MINE
         if changes.get("valid_until") and changes["valid_until"] < ctx.now():
             ctx.say("visitor.past")

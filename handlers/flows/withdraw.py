@@ -70,9 +70,15 @@ def _quit_event(ctx: Context, event_id: int) -> None:
     quit_event(ctx, event_id)
 
 
+def _unbind(ctx: Context, household_id: int) -> None:
+    from handlers.flows.bind import unbind
+
+    unbind(ctx, household_id)
+
+
 WITHDRAWERS: dict[str, Callable[[Context, int], None]] = {"ticket": cancel, "pass": _cancel_pass,
-                                                          "signup": _quit_event}
-YES = re.compile(r"(确认|确定|是的?|对|好的?|嗯|可以|撤销吧|取消吧)(撤销|取消)?[吧。！!]?")
+                                                          "signup": _quit_event, "home": _unbind}
+YES = re.compile(r"(确认|确定|是的?|对|好的?|嗯|可以|撤销吧|取消吧)(撤销|取消|解绑|解除)?[吧。！!]?")
 NO = re.compile(r"(不|不用|不要|别|先不|不了|算了|保留|留着)[了吧。！!]?.{0,4}")
 
 
