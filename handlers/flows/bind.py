@@ -268,6 +268,13 @@ def _decide(ctx: Context, payload: Payload) -> bool:
     return True
 
 
+@text_command(r"(通过|批准|同意|拒绝|驳回)(?:绑定)?(?:申请)?\s*#?(\d{1,9})")
+def _decide_text(ctx: Context, m: re.Match[str]) -> None:
+    """通过绑定 12 / 拒绝绑定 12: the typed form of the b: buttons."""
+    verb = "no" if m.group(1) in ("拒绝", "驳回") else "ok"
+    _decide(ctx, Payload("b", verb, (m.group(2),)))
+
+
 def decision_buttons(ctx: Context, request_id: int) -> list:
     return [ctx.button("bind.approve", payloads.make("b", "ok", request_id)),
             ctx.button("bind.reject", payloads.make("b", "no", request_id))]

@@ -150,3 +150,15 @@ def test_emergencies_need_a_danger_word_or_a_sure_parse(chat, session_factory):
     assert "紧急" in pat.say("电梯里困人了！3号楼")
     with session_factory() as s:
         assert s.scalar(select(func.count()).select_from(Ticket).where(Ticket.kind == "emergency")) == 1
+
+
+def test_customer_service_approves_a_binding_in_words(chat, session_factory):
+    from backend.models import BindRequest
+
+    quinn = chat("t-quinn")
+    quinn.say("帮我绑定 6-1-0802 13911112222")
+    with session_factory() as s:
+        request = s.scalar(select(BindRequest))
+    assert bound_to(session_factory, "t-quinn") is None
+    assert "已通过" in chat("staff:cs1").say(f"通过绑定 {request.id}")
+    assert bound_to(session_factory, "t-quinn") == "6-1-0802"
