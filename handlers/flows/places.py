@@ -78,6 +78,22 @@ def without_address(text: str) -> str:
     return _ADDRESS.sub("", text)
 
 
+FILLERS = re.compile(
+    r"那个|这个|就是|然后|还有|什么|怎么|一下|随便|没有|没事|可以|不行|好的|好吧|是的|对的|不是|不用|知道|"
+    r"明白|收到|谢谢|你好|您好|哈哈|呵呵|嗯嗯|[呃嗯啊哦噢哎诶唉喂哈呀吧呢吗嘛了的得地着过好行对是有没不]"
+)
+
+
+def substance(text: str) -> str:
+    """What is left of a message without addresses, phones, fillers, request words and punctuation."""
+    return "".join(_CONTENT.findall(FILLERS.sub("", _REQUEST_WORDS.sub("", without_address(text)))))
+
+
+def name_like(text: str) -> bool:
+    """Could this short answer be a person's name (张阿姨, 李师傅, Mike), not a filler or a number?"""
+    return len(_CONTENT.findall(FILLERS.sub("", text))) >= 2
+
+
 def has_words(text: str) -> bool:
     """At least two letters or characters: not only digits, emoji or punctuation."""
     return len(_CONTENT.findall(text)) >= 2

@@ -53,6 +53,7 @@ register_texts({
 
 NOT_A_DESCRIPTION = frozenset({"greet", "goodbye", "thank", "affirm", "deny", "cancel", "inform", "bind_home",
                                "human_agent"})
+MIN_DESCRIPTION = 3  # characters of substance in a typed answer to "what is wrong?"
 PROBLEM_INTENTS = frozenset({"report_repair", "report_emergency", "file_complaint"})
 
 
@@ -65,7 +66,7 @@ def describes_problem(ctx: Context, asked: bool) -> bool:
         return True
     if ctx.intent in PROBLEM_INTENTS and places.says_what(text, ctx.entity("facility")):
         return True
-    return asked and ctx.intent not in NOT_A_DESCRIPTION and places.says_what(text) and places.has_words(text)
+    return asked and ctx.intent not in NOT_A_DESCRIPTION and len(places.substance(text)) >= MIN_DESCRIPTION
 
 
 def _description(ctx: Context, asked: bool) -> dict[str, Any] | None:

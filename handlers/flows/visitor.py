@@ -67,6 +67,8 @@ _RELATIONS = {
 _PEOPLE = re.compile(r"([0-9０-９]{1,2}|[一二两三四五六七八九十]{1,3})\s*(?:个人|个|位|人|口)")
 _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 CORRECTION = re.compile(r"^(不对|不是|错了|更正|改成|改为|改一下|应该是)")
+NOT_A_NAME = re.compile(r"[0-9０-９]|上午|下午|中午|晚上|早上|凌晨|傍晚|今天|明天|后天|今晚|明晚|周|星期|礼拜|点|几|"
+                        r"[一二两三四五六七八九十]+(个|位|人|口)")
 
 
 def count_people(text: str) -> int | None:
@@ -165,7 +167,8 @@ def _visitor(ctx: Context, asked: bool) -> dict[str, Any] | None:
         return {"visitor": name}
     if asked and ctx.intent not in ("deny", "affirm", "cancel") and not ctx.entities("datetime"):
         name = re.sub(r"^(他|她|对方)?(叫|是|姓名是|名字是)", "", ctx.text).strip(" ，,。.")
-        if 0 < len(name) <= 20 and places.has_words(name):
+        if 0 < len(name) <= 20 and places.name_like(name) and not NOT_A_NAME.search(name) \
+                and not ctx.entities("phone"):
             return {"visitor": name}
     return None
 
