@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 RESET_AFTER_FAILURES = 2  # a chat whose messages fail this many times in a row starts over
 
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\ufeff]")
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\ufeff\ud800-\udfff]")
 
 
 def clean_text(text: str, limit: int) -> str:

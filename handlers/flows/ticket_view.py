@@ -74,7 +74,7 @@ def number_in(text: str) -> str | None:
 
 
 def by_number(ctx: Context, number: str) -> Ticket | None:
-    digits = number if number.isdigit() and len(number) < 10 else ""
+    digits = number if number.isascii() and number.isdigit() and len(number) < 10 else ""  # not ①, not ١
     try:
         if not digits:
             raise NotFound("工单")

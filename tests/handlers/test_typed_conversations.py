@@ -162,3 +162,12 @@ def test_customer_service_approves_a_binding_in_words(chat, session_factory):
     assert bound_to(session_factory, "t-quinn") is None
     assert "已通过" in chat("staff:cs1").say(f"通过绑定 {request.id}")
     assert bound_to(session_factory, "t-quinn") == "6-1-0802"
+
+
+def test_odd_characters_are_answered_not_crashed_on(chat, session_factory):
+    ray = chat("t-ray")
+    ray.say("帮我绑定 3-2-1502 13900321502")
+    assert "出了点问题" not in ray.say("/status ①")
+    reply = ray.say("厨房水管\ud800漏水了")
+    assert "工单号" in reply
+    assert "\ud800" not in tickets(session_factory)[0].description
