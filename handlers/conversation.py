@@ -14,7 +14,7 @@ from backend.clock import Clock, SystemClock
 from backend.db import transaction
 from backend.errors import DomainError
 from backend.settings import Settings, get_settings
-from handlers import arrival, payloads, policy, registry
+from handlers import arrival, limits, payloads, policy, registry
 from handlers import flows as _flows  # noqa: F401  (registers every flow)
 from handlers import state as state_store
 from handlers.context import NLU, Context
@@ -129,6 +129,8 @@ class Conversation:
 
     def _dispatch(self, ctx: Context) -> None:
         inbound = ctx.inbound
+        if not limits.message_allowed(ctx):
+            return
         if inbound.payload is not None:
             self._on_payload(ctx)
             return

@@ -10,10 +10,10 @@ from backend.domain import Kind
 from backend.models import Staff, Ticket
 from backend.services.ticket_format import staff_label, ticket_params
 from backend.services.tickets import NewTicket
-from handlers import payloads
+from handlers import limits, payloads
 from handlers.context import Context
 from handlers.flows import places
-from handlers.flows.base import Outcome, begin, leave, register
+from handlers.flows.base import Outcome, begin, finish, leave, register
 from handlers.flows.form import Form, Slot
 from handlers.payloads import Payload
 
@@ -171,6 +171,9 @@ class Complaint(Form):
         return self.withdraw(ctx, "ticket_id", offer_cancel_ticket)
 
     def submit(self, ctx: Context) -> None:
+        if not limits.ticket_allowed(ctx):
+            finish(ctx, resume=False)
+            return
         slots = ctx.slots
         household = ctx.household
         spec = NewTicket(

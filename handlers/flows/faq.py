@@ -8,7 +8,7 @@ from backend.models import Staff
 from backend.services import faq
 from backend.services.ticket_format import staff_label, ticket_params
 from backend.services.tickets import NewTicket
-from handlers import payloads, policy
+from handlers import limits, payloads, policy
 from handlers.context import Context
 from handlers.flows import places
 from handlers.flows.base import REGISTRY, Flow, Outcome, begin, finish, register
@@ -65,7 +65,7 @@ class Faq(Flow):
             begin(ctx, self.name, "what")
             ctx.say("faq.ask_what")
             return
-        else:
+        elif limits.ticket_allowed(ctx):
             household = ctx.household
             ticket = ctx.tickets().create(ctx.resident_actor(), NewTicket(
                 kind=Kind.INQUIRY, description=ctx.text, category="inquiry", channel=ctx.inbound.channel,

@@ -8,7 +8,7 @@ from backend.domain import Kind
 from backend.models import Staff
 from backend.services.ticket_format import staff_label, ticket_params
 from backend.services.tickets import NewTicket
-from handlers import payloads
+from handlers import limits, payloads
 from handlers.context import Context
 from handlers.flows.base import Flow, Outcome, finish, register
 
@@ -40,6 +40,9 @@ class Human(Flow):
                      if t.kind == Kind.INQUIRY and t.description.startswith(render("human.description", "zh", text=""))]
         if open_asks:
             ctx.say("human.already", number=open_asks[0].number, hotline=hotline)
+            finish(ctx, resume=False)
+            return
+        if not limits.ticket_allowed(ctx):
             finish(ctx, resume=False)
             return
         household = ctx.household

@@ -9,10 +9,10 @@ from backend.catalogue import register as register_texts
 from backend.domain import Kind
 from backend.models import Household, Ticket
 from backend.services.tickets import NewTicket
-from handlers import payloads
+from handlers import limits, payloads
 from handlers.context import Context
 from handlers.flows import places
-from handlers.flows.base import REGISTRY, Outcome, begin, leave, register
+from handlers.flows.base import REGISTRY, Outcome, begin, finish, leave, register
 from handlers.flows.form import Form, Slot
 from handlers.payloads import Payload
 
@@ -47,6 +47,14 @@ register_texts({
         "请马上告诉我具体位置（楼栋、单元、楼层或地点），我们好尽快赶到。",
         "Tell me exactly where (building, unit, floor or place) so we can get there fast.",
     ),
+    "emergency.repeat": (
+        "您在{minutes}分钟内已报过紧急情况（工单 #{number}），值班人员正在处理。这是另一处新的紧急情况吗？",
+        "You reported an emergency in the last {minutes} minutes (ticket #{number}); the duty staff are on it. "
+        "Is this a new, different emergency?",
+    ),
+    "emergency.new_one": ("是，新的紧急情况", "Yes, a new one"),
+    "emergency.same_one": ("同一件事", "The same one"),
+    "emergency.added": ("已补充到紧急工单 #{number}，值班人员会看到。", "Added to emergency ticket #{number}."),
     "emergency.location_added": ("位置已通知现场人员：{location}", "Location passed to the responders: {location}"),
 })
 
@@ -181,6 +189,9 @@ class Repair(Form):
         self.advance(ctx)
 
     def submit(self, ctx: Context) -> None:
+        if not limits.ticket_allowed(ctx):
+            finish(ctx, resume=False)
+            return
         slots = ctx.slots
         public = bool(slots.get("public"))
         category = places.category_for(slots["description"], ctx.entity("facility"), public)
@@ -251,11 +262,22 @@ class Emergency(Repair):
     kind = Kind.EMERGENCY
     intents = ("report_emergency",)
     free_text_steps = frozenset({"ask_where"})
-    locked_steps = frozenset({"ask_where"})
+    locked_steps = frozenset({"ask_where", "repeat"})
 
     def start(self, ctx: Context) -> None:
         begin(ctx, self.name, "")
         ctx.set_slots(description=ctx.text or ctx.t("flow.emergency"))
+        earlier = limits.recent_emergency(ctx)
+        if earlier is not None:  # paging again within minutes: ask first
+            ctx.set_slots(earlier_id=earlier.id)
+            ctx.goto("repeat")
+            ctx.say("emergency.repeat", ctx.button("emergency.new_one", payloads.make("f", "again")),
+                    ctx.button("emergency.same_one", payloads.make("f", "same")), number=earlier.number,
+                    minutes=ctx.settings.emergency_repeat_minutes)
+            return
+        self._raise(ctx)
+
+    def _raise(self, ctx: Context) -> None:
         if ctx.parse is not None and ctx.text:
             where = _public_or_own(ctx)
             if where:
@@ -265,7 +287,28 @@ class Emergency(Repair):
             ctx.set_slots(**photos)
         self.submit(ctx)
 
+    def on_payload(self, ctx: Context, payload: Payload) -> bool:
+        if ctx.state.step == "repeat" and payload.verb in ("again", "same"):
+            self._repeat(ctx, again=payload.verb == "again")
+            return True
+        return super().on_payload(ctx, payload)
+
+    def _repeat(self, ctx: Context, again: bool) -> None:
+        if again:
+            self._raise(ctx)
+            return
+        earlier = int(ctx.slots["earlier_id"])
+        svc = ctx.tickets()
+        svc.add_note(ctx.resident_actor(), earlier, ctx.slots["description"][:500])
+        ctx.say("emergency.added", number=svc.get(ctx.resident_actor(), earlier).number)
+        begin(ctx, self.name, "created", ticket_id=earlier)
+
     def step(self, ctx: Context) -> Outcome:
+        if ctx.state.step == "repeat":
+            if ctx.intent in ("affirm", "deny"):
+                self._repeat(ctx, again=ctx.intent == "affirm")
+                return Outcome.HANDLED
+            return Outcome.NOT_MINE
         if ctx.state.step != "ask_where":
             return super().step(ctx)
         ticket_id = ctx.slots.get("ticket_id")
@@ -283,6 +326,9 @@ class Emergency(Repair):
         return Outcome.HANDLED
 
     def submit(self, ctx: Context) -> None:
+        if not limits.ticket_allowed(ctx):
+            finish(ctx, resume=False)
+            return
         slots = ctx.slots
         security = any(w in slots["description"] for w in SECURITY_WORDS)
         spec = NewTicket(kind=self.kind, description=slots["description"],

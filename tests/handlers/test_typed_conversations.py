@@ -171,3 +171,29 @@ def test_odd_characters_are_answered_not_crashed_on(chat, session_factory):
     reply = ray.say("厨房水管\ud800漏水了")
     assert "工单号" in reply
     assert "\ud800" not in tickets(session_factory)[0].description
+
+
+def test_a_second_emergency_within_minutes_is_asked_about(chat, session_factory):
+    sam = chat("t-sam")
+    assert "工单号" in sam.say("着火了 3号楼楼道冒烟")
+    reply = sam.say("着火了 3号楼楼道冒烟")
+    assert "新的紧急情况" in reply and len(tickets(session_factory)) == 1
+    assert "已补充" in sam.say("不是")
+    assert len(tickets(session_factory)) == 1
+    sam.say("5号楼电梯困人了")
+    assert "工单号" in sam.press("f:again")
+    assert len(tickets(session_factory)) == 2
+
+
+def test_tickets_per_hour_and_messages_per_minute_are_limited(chat, session_factory, settings):
+    settings.max_tickets_per_hour = 3
+    tom = chat("t-tom")
+    for n in range(3):
+        assert "工单号" in tom.say(f"{n + 1}号楼电梯门关不上")
+    assert "这一小时" in tom.say("4号楼电梯门关不上")
+    assert len(tickets(session_factory)) == 3
+    settings.max_messages_per_minute = 5
+    uma = chat("t-uma")
+    replies = [uma.say("你好") for _ in range(6)]
+    assert "太快" in replies[-1] and "太快" not in replies[0]
+    assert "太快" not in chat("staff:cs1").say("我的任务")  # staff are never limited
