@@ -16,6 +16,9 @@ A step is one of:
   - ``max_turns``: answers/presses allowed (default 4);
 - ``push_expect: REGEX`` as ``user``: something pushed to that user's web chat since the scenario began
   matches; ``press_in_push: REGEX`` then presses that button of the push (and ``expect`` checks the reply);
+- ``bind: "3-2-1502"``: setup, not part of the goal: ``user`` binds that household through the menu
+  (button m:bind, the address, its registered phone) and the runner checks it is bound; these
+  turns are not counted;
 - only ``after:`` (no message): outcome checks at that point.
 
 Any step may carry ``after:``, outcome checks once the step is done; a scenario may carry one too (run at
@@ -23,8 +26,8 @@ the end). Every check only sees what this scenario caused (rows written after it
 
 - ``tickets: N`` or ``tickets: [SPEC, ...]``: exactly that many new tickets, each SPEC matched by a
   different one. SPEC keys: ``kind`` (repair|emergency|complaint|suggestion|inquiry), ``household``
-  ("3-2-1502", or null for none), ``building`` ("3"), ``category`` (code or list of codes), ``text``
-  (regex on description + location), ``status``, ``priority``;
+  ("3-2-1502", or null for none), ``building`` ("3"), ``category`` (code), ``text`` (regex on
+  description + location), ``status``, ``priority``; a list value means any one of them;
 - ``no_new_tickets: true`` (= ``tickets: 0``); ``no_emergency: true``: no new emergency ticket;
 - ``cancelled: N``: that many of the new tickets are cancelled;
 - ``bound: "3-2-1502"``: the step's user is bound to that household; ``unbound: true``: to none;
@@ -62,7 +65,7 @@ from tests.dialogues.world import TALLY, DialogueWorld, Marks, Outcome
 HERE = Path(__file__).parent
 CONFIRM = r"确认|提交|是的|^是$|对的|没问题|confirm|yes|OK|ok"
 GLOBAL_REJECT = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}|系统暂时出了点问题|something went wrong|Traceback"
-STEP_KEYS = {"user", "say", "payload", "expect", "reject", "answers", "press", "max_turns", "push_expect",
+STEP_KEYS = {"user", "bind", "say", "payload", "expect", "reject", "answers", "press", "max_turns", "push_expect",
              "press_in_push", "wait_s", "after"}
 AFTER_KEYS = {"tickets", "no_new_tickets", "no_emergency", "cancelled", "bound", "unbound", "bind_requests",
               "visitor_passes", "pushed", "not_pushed", "no_staff_push"}
@@ -153,12 +156,34 @@ class Run:
         if unknown:
             raise Failed(f"unknown step keys {sorted(unknown)}")
         alias = str(step.get("user", self.default_user()))
-        if "push_expect" in step:
+        if "bind" in step:
+            self.bind_step(alias, str(step["bind"]))
+        elif "push_expect" in step:
             self.push_step(alias, step)
         elif "say" in step or "payload" in step:
             self.talk_step(alias, step)
         if "after" in step:
             self.check_after(alias, step["after"])
+
+    def bind_step(self, alias: str, label: str) -> None:
+        b, u, room = label.split("-")
+        phone = f"1390{int(b):02d}{u}{room}"
+        turns = self.turns
+        msgs = self.send(alias, payload="m:bind")
+        for _ in range(4):
+            said = texts(msgs)
+            if re.search(r"手机|电话|号码", said):
+                msgs = self.send(alias, text=phone)
+            elif re.search(r"楼|单元|房号|地址", said):
+                msgs = self.send(alias, text=label)
+            else:
+                break
+        self.turns = turns  # setup is not part of the goal
+        with self.world.session_factory() as s:
+            res = self.resident(s, alias)
+            bound = s.get(Household, res.household_id).label if res and res.household_id else None
+        if bound != label:
+            raise Failed(f"setup: binding {alias} to {label} failed (bound to {bound}): {short(texts(msgs))!r}")
 
     def push_step(self, alias: str, step: dict[str, Any]) -> None:
         want = fill_regex(step["push_expect"], self.memory) or ""
@@ -319,16 +344,14 @@ class Run:
     @staticmethod
     def fits(spec: dict[str, Any], r: dict[str, Any]) -> bool:
         for key, want in spec.items():
+            wants = want if isinstance(want, list) else [want]
             if key == "text":
                 if not re.search(str(want), r["text"], re.S):
                     return False
-            elif key == "category" and isinstance(want, list):
-                if r["category"] not in want:
-                    return False
             elif key == "building":
-                if str(want) != (r["building"] or ""):
+                if (r["building"] or "") not in [str(w) for w in wants]:
                     return False
-            elif r[key] != want:
+            elif r[key] not in wants:
                 return False
         return True
 
@@ -347,6 +370,26 @@ TABLES = load_tables()
 def test_tables_have_unique_names() -> None:
     names = [p.id for p in TABLES]
     assert len(names) == len(set(names)), sorted({n for n in names if names.count(n) > 1})
+
+
+def households(scenario: dict[str, Any]) -> set[str]:
+    """The demo households a scenario binds (by a bind step or a registered phone it types)."""
+    found = {str(step["bind"]) for step in scenario["steps"] if "bind" in step}
+    for phone in re.findall(r"(?<!\d)1390(\d{2})(\d)(\d{4})(?!\d)", yaml.safe_dump(scenario, allow_unicode=True)):
+        found.add(f"{int(phone[0])}-{phone[1]}-{phone[2]}")
+    return found
+
+
+def test_tables_do_not_share_households() -> None:
+    """Scenarios share the database: two binding the same home could see each other's tickets."""
+    owner: dict[str, str] = {}
+    clashes = []
+    for p in TABLES:
+        for label in households(p.values[1]):
+            if label in owner:
+                clashes.append(f"{label}: {owner[label]} and {p.id}")
+            owner[label] = p.id
+    assert not clashes, clashes
 
 
 @pytest.mark.parametrize(("table_file", "scenario"), TABLES)
@@ -370,3 +413,22 @@ def test_table(dialogue_world: DialogueWorld, table_file: str, scenario: dict[st
     TALLY.results.append(Outcome(dialogue_world.db, table_file, scenario["name"], not why, run.turns, why))
     if why:
         pytest.fail(f"{why}\n--- transcript ---\n" + "\n".join(run.transcript[-16:]), pytrace=False)
+
+
+@pytest.mark.parametrize("scenario", [
+    {"steps": [{"say": "你好", "expect": "这句话不会出现"}]},
+    {"steps": [{"say": "你好", "reject": "报修"}]},
+    {"steps": [{"say": "你好", "after": {"tickets": 1}}]},
+    {"steps": [{"bind": "6-2-1801"}, {"say": "厨房水管漏水了", "answers": {"时间|几点": "随时"}},
+               {"after": {"no_new_tickets": True}}]},
+    {"steps": [{"say": "你好", "after": {"pushed": {"staff:cs*": "."}}}]},
+    {"steps": [{"user": "staff:cs1", "push_expect": "这句话不会出现"}]},
+    {"steps": [{"say": "你好", "after": {"bound": "1-1-0101"}}]},
+], ids=["expect", "reject", "tickets", "no_new_tickets", "pushed", "push_expect", "bound"])
+def test_the_runner_notices_a_wrong_outcome(dialogue_world: DialogueWorld, scenario: dict[str, Any]) -> None:
+    """The runner itself must be able to fail: each of these scenarios is wrong on purpose."""
+    dialogue_world.seq += 1
+    run = Run(dialogue_world, {"name": "wrong", **scenario}, dialogue_world.marks(), prefix=f"w{dialogue_world.seq}")
+    with pytest.raises(Failed):
+        for step in scenario["steps"]:
+            run.step(step)
