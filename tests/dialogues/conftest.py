@@ -121,6 +121,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         terminalreporter.write_line(
             f"dialogues[{db}]: {len(passed)}/{len(mine)} reached their goal "
             f"({100 * len(passed) / len(mine):.0f}%), {avg:.1f} turns per goal on average")
+        files = sorted({r.file for r in mine})
+        terminalreporter.write_line("  " + ", ".join(
+            f"{f} {sum(r.ok for r in mine if r.file == f)}/{sum(r.file == f for r in mine)}" for f in files))
     path = os.environ.get(REPORT_ENV)
     if path:
         with open(path, "w", encoding="utf-8") as f:
