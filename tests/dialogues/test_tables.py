@@ -103,6 +103,12 @@ def fill_text(s: str, memory: dict[str, str]) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: memory.get(m[1], m[0]), s)
 
 
+def around(s: str, m: re.Match[str], n: int = 90) -> str:
+    """The text around a match, so a failure shows what was said where."""
+    start, end = max(0, m.start() - n), min(len(s), m.end() + n)
+    return ("…" if start else "") + s[start:end].replace("\n", " ⏎ ") + ("…" if end < len(s) else "")
+
+
 def short(s: str, n: int = 260) -> str:
     s = s.replace("\n", " ⏎ ")
     return s if len(s) <= n else s[: n // 2] + " … " + s[-n // 2:]
@@ -138,8 +144,9 @@ class Run:
         return msgs
 
     def global_check(self, said: str) -> None:
-        if re.search(GLOBAL_REJECT, said):
-            raise Failed(f"global reject /{GLOBAL_REJECT}/ matched: {short(said)!r}")
+        m = re.search(GLOBAL_REJECT, said)
+        if m:
+            raise Failed(f"global reject matched {m[0]!r}: {around(said, m)!r}")
 
     def new_pushes(self, alias: str) -> list[dict]:
         user = self.uid(alias)
@@ -220,8 +227,9 @@ class Run:
         seen = list(msgs)
         for turn in range(max_turns + 1):
             said = texts(seen)
-            if reject and re.search(reject, said, re.S):
-                raise Failed(f"said /{reject}/: {short(said)!r}")
+            bad = re.search(reject, said, re.S) if reject else None
+            if bad:
+                raise Failed(f"said /{reject}/: {around(said, bad)!r}")
             if expect:
                 m = re.search(expect, said, re.S)
                 if m:
@@ -367,31 +375,6 @@ def load_tables() -> list[Any]:
 TABLES = load_tables()
 
 
-def test_tables_have_unique_names() -> None:
-    names = [p.id for p in TABLES]
-    assert len(names) == len(set(names)), sorted({n for n in names if names.count(n) > 1})
-
-
-def households(scenario: dict[str, Any]) -> set[str]:
-    """The demo households a scenario binds (by a bind step or a registered phone it types)."""
-    found = {str(step["bind"]) for step in scenario["steps"] if "bind" in step}
-    for phone in re.findall(r"(?<!\d)1390(\d{2})(\d)(\d{4})(?!\d)", yaml.safe_dump(scenario, allow_unicode=True)):
-        found.add(f"{int(phone[0])}-{phone[1]}-{phone[2]}")
-    return found
-
-
-def test_tables_do_not_share_households() -> None:
-    """Scenarios share the database: two binding the same home could see each other's tickets."""
-    owner: dict[str, str] = {}
-    clashes = []
-    for p in TABLES:
-        for label in households(p.values[1]):
-            if label in owner:
-                clashes.append(f"{label}: {owner[label]} and {p.id}")
-            owner[label] = p.id
-    assert not clashes, clashes
-
-
 @pytest.mark.parametrize(("table_file", "scenario"), TABLES)
 def test_table(dialogue_world: DialogueWorld, table_file: str, scenario: dict[str, Any]) -> None:
     dialogue_world.seq += 1
@@ -432,3 +415,28 @@ def test_the_runner_notices_a_wrong_outcome(dialogue_world: DialogueWorld, scena
     with pytest.raises(Failed):
         for step in scenario["steps"]:
             run.step(step)
+
+
+def test_tables_have_unique_names() -> None:
+    names = [p.id for p in TABLES]
+    assert len(names) == len(set(names)), sorted({n for n in names if names.count(n) > 1})
+
+
+def households(scenario: dict[str, Any]) -> set[str]:
+    """The demo households a scenario binds (by a bind step or a registered phone it types)."""
+    found = {str(step["bind"]) for step in scenario["steps"] if "bind" in step}
+    for phone in re.findall(r"(?<!\d)1390(\d{2})(\d)(\d{4})(?!\d)", yaml.safe_dump(scenario, allow_unicode=True)):
+        found.add(f"{int(phone[0])}-{phone[1]}-{phone[2]}")
+    return found
+
+
+def test_tables_do_not_share_households() -> None:
+    """Scenarios share the database: two binding the same home could see each other's tickets."""
+    owner: dict[str, str] = {}
+    clashes = []
+    for p in TABLES:
+        for label in households(p.values[1]):
+            if label in owner:
+                clashes.append(f"{label}: {owner[label]} and {p.id}")
+            owner[label] = p.id
+    assert not clashes, clashes
