@@ -38,6 +38,10 @@ DATABASES = [d for d in ("sqlite", "postgresql")
 REPORT_ENV = "GUANJIA_DIALOGUE_REPORT"  # a path: write every scenario's result there as JSON lines
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "dialogues: conversation tables and fuzz of tests/dialogues (-m 'not dialogues' skips)")
+
+
 @pytest.fixture(scope="session")
 def dialogue_nlu():
     return load_nlu("builtin", cache_dir=NLU_CACHE)

@@ -33,6 +33,8 @@ from handlers.flows.smalltalk import RESIDENT_MENU
 from handlers.messages import Inbound, Outbound
 from tests.dialogues.world import DialogueWorld
 
+pytestmark = pytest.mark.dialogues
+
 EXAMPLES = int(os.environ.get("GUANJIA_FUZZ_EXAMPLES", "50"))
 RANDOM = os.environ.get("GUANJIA_FUZZ_RANDOM") == "1"
 # Shrinking a failure costs minutes; the replies are short anyway. GUANJIA_FUZZ_SHRINK=1 shrinks.

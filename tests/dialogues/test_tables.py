@@ -62,6 +62,8 @@ from backend.models import BindRequest, ChannelMessage, ChatIdentity, Household,
 from backend.models.community import Building
 from tests.dialogues.world import TALLY, DialogueWorld, Marks, Outcome
 
+pytestmark = pytest.mark.dialogues
+
 HERE = Path(__file__).parent
 CONFIRM = r"确认|提交|是的|^是$|对的|没问题|confirm|yes|OK|ok"
 GLOBAL_REJECT = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}|系统暂时出了点问题|something went wrong|Traceback"
