@@ -65,7 +65,7 @@ from tests.dialogues.world import TALLY, DialogueWorld, Marks, Outcome
 pytestmark = pytest.mark.dialogues
 
 HERE = Path(__file__).parent
-CONFIRM = r"确认|提交|是的|^是$|对的|没问题|confirm|yes|OK|ok"
+CONFIRM = r"确认|提交|是的|^是$|对的|好的|没问题|confirm|yes|OK|ok"  # the shared runner's words
 GLOBAL_REJECT = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}|系统暂时出了点问题|something went wrong|Traceback"
 STEP_KEYS = {"user", "bind", "say", "payload", "expect", "reject", "answers", "press", "max_turns", "push_expect",
              "press_in_push", "wait_s", "after"}
