@@ -60,7 +60,8 @@ def decide(ctx: Context) -> Decision:
     """Start, or ask which topic was meant: never a flow that acts on a low-confidence parse."""
     intent, confidence = ctx.intent, ctx.confidence
     text = ctx.text
-    if intent == "bind_home" or (BIND_WORDS.search(text) and intent not in ("ask_info", "report_repair")):
+    if intent == "bind_home" or (BIND_WORDS.search(text) and (
+            details(ctx) or intent not in ("ask_info", "report_repair"))):
         return Decision("bind")
     if intent == "human_agent" or HUMAN_WORDS.search(text.lower()):
         return Decision("human")

@@ -9,7 +9,7 @@ from backend.catalogue import register as register_texts
 from backend.domain import Kind
 from backend.models import Household, Ticket
 from backend.services.tickets import NewTicket
-from handlers import limits, payloads
+from handlers import limits, payloads, policy
 from handlers.context import Context
 from handlers.flows import places
 from handlers.flows.base import REGISTRY, Outcome, begin, finish, leave, register
@@ -42,6 +42,11 @@ register_texts({
         "🚨 已紧急通知值班保安和工程人员，工单号 #{number}。\n24小时值班电话：{hotline}\n如有人员受伤请立即拨打120，火情拨打119。",
         "🚨 The duty guards and engineers are alerted: ticket #{number}.\n24-hour hotline: {hotline}\n"
         "If anyone is hurt call 120; for fire call 119.",
+    ),
+    "emergency.ask_what": (
+        "🚨 请马上说明发生了什么、在哪里（例如「3号楼2单元电梯困人」）。十分危急请直接拨打 {hotline}，火情拨打119。",
+        "🚨 Tell me right away what is happening and where (e.g. \"someone trapped in the lift of building 3\"). "
+        "If it is critical call {hotline}; for fire call 119.",
     ),
     "emergency.ask_where": (
         "请马上告诉我具体位置（楼栋、单元、楼层或地点），我们好尽快赶到。",
@@ -262,11 +267,22 @@ class Emergency(Repair):
     kind = Kind.EMERGENCY
     intents = ("report_emergency",)
     free_text_steps = frozenset({"ask_where"})
-    locked_steps = frozenset({"ask_where", "repeat"})
+    locked_steps = frozenset({"ask_where", "repeat", "description"})
 
     def start(self, ctx: Context) -> None:
         begin(ctx, self.name, "")
-        ctx.set_slots(description=ctx.text or ctx.t("flow.emergency"))
+        if not self._says_what(ctx):  # the button, or "紧急求助!": ask what and where first, in one go
+            ctx.goto("description")
+            ctx.say("emergency.ask_what", hotline=ctx.community.hotline or ctx.settings.hotline)
+            return
+        self._from_message(ctx)
+
+    @staticmethod
+    def _says_what(ctx: Context) -> bool:
+        return bool(ctx.text) and (policy.danger(ctx.text) or len(places.substance(ctx.text)) >= MIN_DESCRIPTION)
+
+    def _from_message(self, ctx: Context) -> None:
+        ctx.set_slots(description=ctx.text)
         earlier = limits.recent_emergency(ctx)
         if earlier is not None:  # paging again within minutes: ask first
             ctx.set_slots(earlier_id=earlier.id)
@@ -304,6 +320,11 @@ class Emergency(Repair):
         begin(ctx, self.name, "created", ticket_id=earlier)
 
     def step(self, ctx: Context) -> Outcome:
+        if ctx.state.step == "description":
+            if not self._says_what(ctx):
+                return Outcome.NOT_MINE
+            self._from_message(ctx)
+            return Outcome.HANDLED
         if ctx.state.step == "repeat":
             if ctx.intent in ("affirm", "deny"):
                 self._repeat(ctx, again=ctx.intent == "affirm")
