@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jieba
 
-from .classifier import SoftmaxClassifier, featurize, prepare
+from .classifier import SoftmaxClassifier, digit_runs, featurize, prepare
 from .entities import ENTITY_NAMES, EntityExtractor, Lexicon
 from .rasa_yaml import TrainingData, load_training_dir
 from .textnorm import lower_ascii, normalize
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-MODEL_VERSION = "guanjia-nlu-7"
+MODEL_VERSION = "guanjia-nlu-9"
 OOS = "out_of_scope"
 THRESHOLD = 0.3
 MAX_ENTITY_CHARS = 600
@@ -170,13 +170,15 @@ class BuiltinNLU:
         return " ".join(py[c] for c in s if c in py)
 
     def _features(self, text: str, ent_types: list[str] | None = None) -> list[str]:
-        t = prepare(lower_ascii(normalize(text)))
+        nt = normalize(text)
+        t = prepare(lower_ascii(nt))
         words = self._tok.cut(t, HMM=len(t) <= 80)  # the HMM is slow on long unknown runs
         if ent_types is None:
             ents = self.extractor.extract(normalize(text[:MAX_ENTITY_CHARS]), datetime(2026, 1, 1))
             ent_types = [e["entity"] for e in ents]
         feats = featurize(t, words, self._pinyin, ent_types)
         feats.extend("pp:" + m.group(0) for m in _LATIN_TOKEN_RE.finditer(t))
+        feats.extend(digit_runs(nt))
         return feats
 
     def parse(self, text: str, reference_time: datetime | None = None) -> dict:

@@ -16,6 +16,11 @@ HEAD = 180
 TAIL = 180
 
 
+def digit_runs(norm: str) -> list[str]:
+    """Digits are folded to one 0, so a room number, a phone and 88 (bye) differ only in run length."""
+    return ["d:" + str(min(len(m.group(0)), 12)) for m in _DIGITS_RE.finditer(norm[:MAX_CHARS])]
+
+
 def prepare(norm_lower: str) -> str:
     t = _DIGITS_RE.sub("0", norm_lower)
     if len(t) > MAX_CHARS:
@@ -64,6 +69,7 @@ def featurize(t: str, words: Iterable[str], pinyin: Callable[[str], str], ent_ty
             feats.append("pp:" + toks[i - 1] + p)
     for e in ent_types:
         feats.append("e:" + e)
+
     for m in _LATIN_RE.finditer(joined):
         feats.append("l:" + m.group(0))
     return feats

@@ -13,9 +13,11 @@ from nlu.builtin import DATA_DIR, BuiltinNLU, data_fingerprint
 from nlu.entities import ENTITY_NAMES
 from nlu.rasa_yaml import ANNOT_RE, load_jsonl, load_training_dir
 
-INTENTS = {"report_repair", "report_emergency", "file_complaint", "make_suggestion", "register_visitor",
-           "query_fee", "check_ticket_status", "ask_info", "join_event", "greet", "goodbye", "thank",
-           "affirm", "deny", "cancel", "out_of_scope"}
+# the held-out sets written before bind_home/human_agent/inform joined the contract
+OLD_INTENTS = {"report_repair", "report_emergency", "file_complaint", "make_suggestion", "register_visitor",
+               "query_fee", "check_ticket_status", "ask_info", "join_event", "greet", "goodbye", "thank",
+               "affirm", "deny", "cancel", "out_of_scope"}
+INTENTS = OLD_INTENTS | {"bind_home", "human_agent", "inform"}
 HELDOUT = DATA_DIR / "heldout" / "heldout.jsonl"
 
 
@@ -118,7 +120,7 @@ def test_second_heldout_is_separate_and_valid():
     first = {r.text for r in load_jsonl(HELDOUT)}
     assert [r.text for r in rows if r.text in train_texts and len(r.text) > 4] == []
     assert [r.text for r in rows if r.text in first] == []
-    assert {r.intent for r in rows} == INTENTS
+    assert {r.intent for r in rows} == OLD_INTENTS
     for r in rows:
         assert r.style
         for e in r.entities:
