@@ -138,3 +138,23 @@ def test_rasa_config_pipeline():
     assert (char["analyzer"], char["min_ngram"], char["max_ngram"]) == ("char_wb", 1, 4)
     assert cfg["pipeline"][1]["use_word_boundaries"] is False
     assert cfg["pipeline"][-1]["threshold"] == 0.3
+
+
+REAL_POSTS = DATA_DIR / "heldout" / "real_posts.jsonl"
+
+
+def test_real_posts_heldout_is_separate_and_long():
+    rows = load_jsonl(REAL_POSTS)
+    assert len(rows) >= 150
+    train_texts = {ex.text for ex in load_training_dir(DATA_DIR).examples}
+    assert [r.text for r in rows if r.text in train_texts] == []
+    lengths = sorted(len(r.text) for r in rows)
+    assert lengths[len(lengths) // 2] >= 30
+    assert sum(n > 100 for n in lengths) >= 5
+    for r in rows:
+        assert r.intent in INTENTS
+        for also in (r.metadata or {}).get("also", []):
+            assert also in INTENTS and also != r.intent
+        for e in r.entities:
+            assert e["entity"] in ENTITY_NAMES
+            assert 0 <= e["start"] < e["end"] <= len(r.text)
