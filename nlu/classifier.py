@@ -113,42 +113,52 @@ class SoftmaxClassifier:
             cols.extend(ids)
         rows_a = np.asarray(rows, dtype=np.int64)
         cols_a = np.asarray(cols, dtype=np.int64)
-        nnz_per_row = np.bincount(rows_a, minlength=len(X)).astype(np.float64)
-        vals = 1.0 / np.sqrt(np.maximum(nnz_per_row[rows_a], 1.0))
+        nnz_per_row = np.bincount(rows_a, minlength=len(X)).astype(np.float32)
+        vals = (1.0 / np.sqrt(np.maximum(nnz_per_row[rows_a], 1.0))).astype(np.float32)
         n, d, k = len(X), len(vocab), len(classes)
-        Y = np.zeros((n, k))
+        Y = np.zeros((n, k), dtype=np.float32)
         Y[np.arange(n), [cidx[c] for c in y]] = 1.0
         # balance classes
         freq = Y.sum(axis=0)
         sw = (n / (k * np.maximum(freq, 1.0)))[[cidx[c] for c in y]]
-        sw = sw / sw.sum()
-        W = np.zeros((d, k))
-        b = np.zeros(k)
+        sw = (sw / sw.sum()).astype(np.float32)
+        W = np.zeros((k, d), dtype=np.float32)  # class-major: each gather/reduce runs over contiguous rows
+        b = np.zeros(k, dtype=np.float32)
         mW, vW = np.zeros_like(W), np.zeros_like(W)
         mb, vb = np.zeros_like(b), np.zeros_like(b)
         b1, b2, eps = 0.9, 0.999, 1e-8
+        # CSR (by row) for the forward pass, CSC (by column) for the gradient: reduceat, not ufunc.at
         order = np.argsort(rows_a, kind="stable")
-        rows_s, cols_s, vals_s = rows_a[order], cols_a[order], vals[order]
-        starts = np.searchsorted(rows_s, np.arange(n))
+        cols_s, vals_s = cols_a[order], vals[order]
+        starts = np.searchsorted(rows_a[order], np.arange(n))
+        corder = np.argsort(cols_a, kind="stable")
+        rows_c, vals_c = rows_a[corder], vals[corder]
+        cstarts = np.searchsorted(cols_a[corder], np.arange(d))
+        empty = nnz_per_row == 0
+        YT = Y.T.copy()
+        swT = sw[None, :]
         for t in range(1, epochs + 1):
-            contrib = W[cols_s] * vals_s[:, None]
-            Z = np.add.reduceat(contrib, starts, axis=0) if len(cols_s) else np.zeros((n, k))
-            empty = nnz_per_row == 0
-            Z[empty] = 0.0
-            Z = Z + b
-            Z -= Z.max(axis=1, keepdims=True)
+            if len(cols_s):
+                Z = np.add.reduceat(W[:, cols_s] * vals_s, starts, axis=1)
+                Z[:, empty] = 0.0
+            else:
+                Z = np.zeros((k, n), dtype=np.float32)
+            Z += b[:, None]
+            Z -= Z.max(axis=0, keepdims=True)
             P = np.exp(Z)
-            P /= P.sum(axis=1, keepdims=True)
-            G = (P - Y) * sw[:, None]
-            gW = np.zeros_like(W)
-            np.add.at(gW, cols_s, G[rows_s] * vals_s[:, None])
+            P /= P.sum(axis=0, keepdims=True)
+            G = (P - YT) * swT
+            gW = np.add.reduceat(G[:, rows_c] * vals_c, cstarts, axis=1) if d else np.zeros_like(W)
             gW += l2 * W
-            gb = G.sum(axis=0)
-            mW = b1 * mW + (1 - b1) * gW
-            vW = b2 * vW + (1 - b2) * gW * gW
+            gb = G.sum(axis=1)
+            mW *= b1
+            mW += (1 - b1) * gW
+            vW *= b2
+            vW += (1 - b2) * gW * gW
             mb = b1 * mb + (1 - b1) * gb
             vb = b2 * vb + (1 - b2) * gb * gb
             a = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
             W -= a * mW / (np.sqrt(vW) + eps)
             b -= a * mb / (np.sqrt(vb) + eps)
+        W = np.ascontiguousarray(W.T)
         return cls(classes, vocab, W.astype(np.float32), b.astype(np.float32))
