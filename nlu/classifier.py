@@ -75,6 +75,12 @@ def featurize(t: str, words: Iterable[str], pinyin: Callable[[str], str], ent_ty
     return feats
 
 
+def softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=-1, keepdims=True)
+    p = np.exp(z)
+    return p / p.sum(axis=-1, keepdims=True)
+
+
 class SoftmaxClassifier:
     """Multinomial logistic regression over sparse binary features, trained with Adam."""
 
@@ -84,13 +90,13 @@ class SoftmaxClassifier:
         self.W = W
         self.b = b
 
-    def scores(self, feats: list[str]) -> np.ndarray:
+    def logits(self, feats: list[str]) -> np.ndarray:
         vocab = self.vocab
         idx = list({vocab[f] for f in feats if f in vocab})
-        z = self.W[idx].sum(axis=0) / np.sqrt(len(idx)) + self.b if idx else self.b.copy()
-        z = z - z.max()
-        p = np.exp(z)
-        return p / p.sum()
+        return self.W[idx].sum(axis=0) / np.sqrt(len(idx)) + self.b if idx else self.b.copy()
+
+    def scores(self, feats: list[str], temperature: float = 1.0) -> np.ndarray:
+        return softmax(self.logits(feats) / temperature)
 
     @classmethod
     def train(cls, X: list[list[str]], y: list[str], *, epochs: int = 90, lr: float = 0.1,
