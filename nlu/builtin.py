@@ -15,7 +15,7 @@ from pathlib import Path
 import jieba
 import numpy as np
 
-from .classifier import SoftmaxClassifier, digit_runs, featurize, prepare, softmax
+from .classifier import SoftmaxClassifier, digit_runs, featurize_core, featurize_edges, prepare, softmax
 from .entities import ENTITY_NAMES, EntityExtractor, Lexicon
 from .rasa_yaml import TrainingData, load_training_dir
 from .textnorm import lower_ascii, normalize
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-MODEL_VERSION = "guanjia-nlu-11"
+MODEL_VERSION = "guanjia-nlu-12"
 OOS = "out_of_scope"
 THRESHOLD = 0.3
 MAX_ENTITY_CHARS = 600
@@ -216,28 +216,56 @@ class BuiltinNLU:
         py = self._py
         return " ".join(py[c] for c in s if c in py)
 
-    def _features(self, text: str, ent_types: list[str] | None = None) -> list[str]:
+    def _core(self, text: str) -> list[str]:
         nt = normalize(text)
         t = prepare(lower_ascii(nt))
         words = self._tok.cut(t, HMM=len(t) <= 80)  # the HMM is slow on long unknown runs
-        if ent_types is None:
-            ents = self.extractor.extract(normalize(text[:MAX_ENTITY_CHARS]), datetime(2026, 1, 1))
-            ent_types = [e["entity"] for e in ents]
-        feats = featurize(t, words, self._pinyin, ent_types)
+        feats = featurize_core(t, words, self._pinyin)
         feats.extend("pp:" + m.group(0) for m in _LATIN_TOKEN_RE.finditer(t))
         feats.extend(digit_runs(nt))
         return feats
 
+    def _edges(self, text: str) -> list[str]:
+        return featurize_edges(prepare(lower_ascii(normalize(text))))
+
+    def _features(self, text: str, ent_types: list[str] | None = None) -> list[str]:
+        """Features of a whole message (training and parsing alike)."""
+        if ent_types is None:
+            ents = self.extractor.extract(normalize(text[:MAX_ENTITY_CHARS]), datetime(2026, 1, 1))
+            ent_types = [e["entity"] for e in ents]
+        return self._read(_clf_text(text), [(t, 0) for t in ent_types])[0]
+
+    def _read(self, text: str, ents: list[tuple[str, int]]) -> tuple[list[str], list[tuple[list[str], int, int]]]:
+        """Whole-message features, and per sentence of a long message its features and span.
+
+        A long message's core features are the union of its sentences' (punctuation already cuts
+        n-grams), so reading it sentence by sentence costs little more than reading it once."""
+        spans = segments(text)
+        ent_feats = ["e:" + name for name, _ in ents]
+        if not spans:
+            return self._edges(text) + self._core(text) + ent_feats, []
+        whole = self._edges(text) + ent_feats
+        segs = []
+        for s, e in spans:
+            core = self._core(text[s:e])
+            whole.extend(core)
+            seg_ents = ["e:" + name for name, pos in ents if s <= pos < e]
+            segs.append((self._edges(text[s:e]) + core + seg_ents, s, e))
+        return whole, segs
+
     def _intent_logits(self, text: str, ents: list[dict]) -> tuple[np.ndarray, list[tuple[np.ndarray, float, int, int]]]:
         """Logits of the whole message, and of each sentence of a long one with its weight and span."""
-        clf_text = text if len(text) <= 2 * CLF_CHARS else text[:CLF_CHARS] + " " + text[-CLF_CHARS:]
-        z = self.clf.logits(self._features(clf_text, [e["entity"] for e in ents]))
+        clf_text = _clf_text(text)
+        marks = [(e["entity"], e["start"]) for e in ents]
+        whole, segs = self._read(clf_text, marks)
+        if clf_text is not text:  # very long: sentences of the full text for the second request
+            segs = [(self._edges(text[s:e]) + self._core(text[s:e])
+                     + ["e:" + n for n, p in marks if s <= p < e], s, e) for s, e in segments(text)]
+        z = self.clf.logits(whole)
         parts = []
-        spans = segments(text)
-        for i, (s, e) in enumerate(spans):
+        for i, (feats, s, e) in enumerate(segs):
             seg = text[s:e]
-            feats = self._features(seg, [x["entity"] for x in ents if s <= x["start"] < e])
-            w = 1.0 + (REQUEST_WEIGHT if _REQUEST_RE.search(seg) else 0.0) + (LAST_WEIGHT if i == len(spans) - 1 else 0.0)
+            w = 1.0 + (REQUEST_WEIGHT if _REQUEST_RE.search(seg) else 0.0) + (LAST_WEIGHT if i == len(segs) - 1 else 0.0)
             parts.append((self.clf.logits(feats), w, s, e))
         return z, parts
 
@@ -299,6 +327,10 @@ class BuiltinNLU:
         first = found.pop(main, None)
         rest = sorted(found.values(), key=lambda r: -r["confidence"])
         return ([first] if first else []) + rest
+
+
+def _clf_text(text: str) -> str:
+    return text if len(text) <= 2 * CLF_CHARS else text[:CLF_CHARS] + " " + text[-CLF_CHARS:]
 
 
 def segments(text: str) -> list[tuple[int, int]]:

@@ -29,12 +29,30 @@ def prepare(norm_lower: str) -> str:
 
 
 def featurize(t: str, words: Iterable[str], pinyin: Callable[[str], str], ent_types: Iterable[str]) -> list[str]:
+    return featurize_edges(t) + featurize_core(t, words, pinyin) + ["e:" + e for e in ent_types]
+
+
+def featurize_edges(t: str) -> list[str]:
+    """Length, head and tail of a whole message (the point of a long message is often at its end)."""
+    chunks = [c for c in _PUNCT_RE.split(t) if c]
+    n = sum(len(c) for c in chunks)
+    feats = ["len:" + ("1" if n <= 1 else "2" if n <= 2 else "4" if n <= 4 else "8" if n <= 8
+                       else "16" if n <= 16 else "40" if n <= 40 else "L")]
+    if chunks:
+        tail = "".join(chunks[-2:])[-12:]
+        for i in range(len(tail) - 1):
+            feats.append("t:" + tail[i:i + 2])
+        head = chunks[0][:6]
+        for i in range(len(head) - 1):
+            feats.append("h:" + head[i:i + 2])
+    return feats
+
+
+def featurize_core(t: str, words: Iterable[str], pinyin: Callable[[str], str]) -> list[str]:
+    """Char 1-3-grams, jieba words and word bigrams, pinyin: the same for a sentence alone or in a message."""
     feats: list[str] = []
     chunks = [c for c in _PUNCT_RE.split(t) if c]
     joined = " ".join(chunks)
-    n = len(joined.replace(" ", ""))
-    feats.append("len:" + ("1" if n <= 1 else "2" if n <= 2 else "4" if n <= 4 else "8" if n <= 8
-                           else "16" if n <= 16 else "40" if n <= 40 else "L"))
     for c in chunks:
         padded = "^" + c + "$"
         L = len(padded)
@@ -44,14 +62,6 @@ def featurize(t: str, words: Iterable[str], pinyin: Callable[[str], str], ent_ty
             feats.append(padded[i:i + 2])
         for i in range(L - 2):
             feats.append(padded[i:i + 3])
-    # the point of a long message is often at its end
-    if chunks:
-        tail = "".join(chunks[-2:])[-12:]
-        for i in range(len(tail) - 1):
-            feats.append("t:" + tail[i:i + 2])
-        head = chunks[0][:6]
-        for i in range(len(head) - 1):
-            feats.append("h:" + head[i:i + 2])
     prev = "^"
     for w in words:
         w = w.strip()
@@ -67,9 +77,6 @@ def featurize(t: str, words: Iterable[str], pinyin: Callable[[str], str], ent_ty
         feats.append("p:" + p)
         if i:
             feats.append("pp:" + toks[i - 1] + p)
-    for e in ent_types:
-        feats.append("e:" + e)
-
     for m in _LATIN_RE.finditer(joined):
         feats.append("l:" + m.group(0))
     return feats
