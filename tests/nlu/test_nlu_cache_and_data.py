@@ -158,3 +158,17 @@ def test_real_posts_heldout_is_separate_and_long():
         for e in r.entities:
             assert e["entity"] in ENTITY_NAMES
             assert 0 <= e["start"] < e["end"] <= len(r.text)
+
+
+def test_entity_spans_on_rasa_token_boundaries():
+    # Rasa's JiebaTokenizer with nlu/jieba/ (config.yml dictionary_path) cuts no annotated span
+    import jieba
+
+    from nlu.rasa_dict import misaligned
+
+    cfg = yaml.safe_load((DATA_DIR.parent / "config.yml").read_text(encoding="utf-8"))
+    tok = jieba.Tokenizer()
+    for p in sorted((DATA_DIR.parents[1] / cfg["pipeline"][0]["dictionary_path"]).glob("*")):
+        tok.load_userdict(str(p))
+    bad = misaligned(tok, load_training_dir(DATA_DIR).examples)
+    assert [(ex.text, e["entity"]) for ex, e, _ in bad] == []
