@@ -20,14 +20,16 @@ from handlers.messages import Button, Inbound, Outbound
 from handlers.state import ChatState
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
-_LATIN_WORDS = re.compile(r"[A-Za-z]{2,}")
+_LATIN_WORDS = re.compile(r"[A-Za-z]{2,}")  # "ok" alone stays Chinese; "hello", "thanks", "my tap leaks" do not
+_ENGLISH_ALONE = frozenset({"hello", "hey", "hi", "thanks", "help", "goodbye", "bye"})
 
 
 def written_in(text: str) -> str | None:
     """"en" for a message in English words with no Chinese in it (answered in English); None otherwise."""
-    if not text or _CJK.search(text) or len(_LATIN_WORDS.findall(text)) < 2:
+    if not text or text.startswith("/") or _CJK.search(text):
         return None
-    return "en"
+    words = _LATIN_WORDS.findall(text)
+    return "en" if len(words) >= 2 or (len(words) == 1 and words[0].lower() in _ENGLISH_ALONE) else None
 
 
 class NLU(Protocol):
@@ -46,6 +48,7 @@ class Context:
     text: str = ""
     parse: dict[str, Any] | None = None
     replies: list[Outbound] = field(default_factory=list)
+    must_confirm: bool = False  # the policy was not sure enough to act on this message without asking
 
     # ---- who --------------------------------------------------------------------------------
     @property

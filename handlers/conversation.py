@@ -189,6 +189,8 @@ class Conversation:
         if decision.flow is None:
             clarify.offer(ctx, decision.choices)
             return
+        if decision.confirm:
+            ctx.must_confirm = True
         self._start(ctx, decision.flow)
 
     @staticmethod

@@ -54,6 +54,19 @@ def ticket_allowed(ctx: Context) -> bool:
     return False
 
 
+SAME_REPORT_MINUTES = 30
+
+
+def same_report(ctx: Context, description: str) -> Ticket | None:
+    """The same words reported by the same resident within the half hour and still open (a repeated message)."""
+    if ctx.who.resident is None:
+        return None
+    since = ctx.now() - timedelta(minutes=SAME_REPORT_MINUTES)
+    return ctx.session.scalar(select(Ticket).where(
+        Ticket.reporter_id == ctx.who.resident.id, Ticket.description == description[:2000],
+        Ticket.created_at >= since, Ticket.is_open.is_(True)).order_by(Ticket.created_at.desc()).limit(1))
+
+
 def recent_emergency(ctx: Context) -> Ticket | None:
     """This resident's emergency of the last few minutes that is still open, if any."""
     minutes = ctx.settings.emergency_repeat_minutes

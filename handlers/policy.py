@@ -23,7 +23,7 @@ CONTROL_INTENTS = frozenset({"greet", "goodbye", "thank", "affirm", "deny", "can
 # Words that are an emergency whatever the model says: people trapped or hurt, gas, fire, flooding, intruders.
 DANGER = re.compile(
     r"困(在|住)?.{0,4}电梯|电梯.{0,6}(困|关)(了|住)?人|被困|困人|煤气味|燃气味|天然气味|漏气|"
-    r"燃气泄漏|煤气泄漏|着火|起火|失火|火灾|冒烟|浓烟|火苗|爆炸|触电|电线.{0,3}(冒火|火花|打火)|冒火花|"
+    r"燃气泄漏|煤气泄漏|(?<![不没])着火(?!了没)|起火|失火|火灾|冒烟|浓烟|火苗|爆炸|触电|电线.{0,3}(冒火|火花)|冒火花|"
     r"水漫|淹了|往下(灌|冲|流)|哗哗|喷水|爆管|水管爆|"
     r"小偷|入室|撬门|撬锁|有人闯|闯进|持刀|打架|抢劫|"
     r"受伤|晕倒|昏倒|摔倒.{0,4}(起不来|流血)|流血|救命|快来人|"
@@ -31,6 +31,16 @@ DANGER = re.compile(
 )
 # Said in words, binding is unmistakable even when the model hesitates.
 BIND_WORDS = re.compile(r"绑定|认证|验证身份|换绑|解绑|解除绑定|重新绑|登记房屋|关联房屋|bind my|link my home")
+# Topics named in so many words ("我想投诉一下"): enough to open the form when the model hesitates.
+NAMED_TOPICS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"投诉|举报"), "complaint"),
+    (re.compile(r"报修|维修|修理|修一下|修东西|坏了"), "repair"),
+    (re.compile(r"建议|提议|意见"), "suggestion"),
+    (re.compile(r"访客|来访|登记.{0,4}(客人|朋友|亲戚)"), "visitor"),
+    (re.compile(r"物业费|停车费|水费|电费|缴费|交费|欠费"), "fee"),
+    (re.compile(r"工单|进度|处理得怎么样"), "status"),
+    (re.compile(r"活动|报名"), "events"),
+)
 HUMAN_WORDS = re.compile(r"转人工|人工客服|真人|找客服|客服电话|接人工|人工服务|human|real person|an agent")
 
 
@@ -44,6 +54,7 @@ class Decision:
 
     flow: str | None  # start this flow; None: ask (see `choices`)
     choices: tuple[str, ...] = ()  # flows to offer when the meaning is unclear
+    confirm: bool = False  # fairly sure: fill the form, but show it and ask before acting
 
 
 def _flow_of(intent: str) -> str | None:
@@ -60,7 +71,7 @@ def decide(ctx: Context) -> Decision:
     """Start, or ask which topic was meant: never a flow that acts on a low-confidence parse."""
     intent, confidence = ctx.intent, ctx.confidence
     text = ctx.text
-    if intent == "bind_home" or (BIND_WORDS.search(text) and (
+    if (intent == "bind_home" and confidence >= START) or (BIND_WORDS.search(text) and (
             details(ctx) or intent not in ("ask_info", "report_repair"))):
         return Decision("bind")
     if intent == "human_agent" or HUMAN_WORDS.search(text.lower()):
@@ -71,14 +82,24 @@ def decide(ctx: Context) -> Decision:
         return Decision(None, ("emergency", "repair"))
     if danger(text) and intent in ("report_repair", "file_complaint", "out_of_scope"):
         return Decision("emergency")
+    if intent == "inform" and not details(ctx):  # "张阿姨明天来": details with a request after all?
+        runner_up = _runner_up(ctx)
+        if runner_up is not None:
+            return Decision(runner_up, confirm=True)
     if intent == "inform" or (intent in CONTROL_INTENTS and details(ctx)):
         return Decision("inform")
+    if confidence < START and intent not in CONTROL_INTENTS:
+        named = next((flow for words, flow in NAMED_TOPICS if words.search(text)), None)
+        if named is not None:  # the model hesitates, but the topic is named in so many words
+            return Decision(named, confirm=REGISTRY[named].acts_at_once)
     target = _flow_of(intent)
     if target is None:
         return Decision("smalltalk")
     flow = REGISTRY[target]
     if intent in CONTROL_INTENTS or confidence >= needed_to_start(ctx, flow):
         return Decision(target)
+    if confidence >= START and getattr(flow, "slots", None):  # a form: it can show what it would do first
+        return Decision(target, confirm=True)
     return Decision(None, tuple(_choices(ctx)))
 
 
@@ -88,6 +109,16 @@ def needed_to_start(ctx: Context, flow: Flow) -> float:
 
     acts = flow.acts_at_once and says_what(without_address(ctx.text))
     return ACT if acts else START
+
+
+def _runner_up(ctx: Context) -> str | None:
+    """The best non-control intent's form, when it is a real alternative."""
+    for intent, confidence in ranking(ctx)[1:3]:
+        target = _flow_of(intent)
+        if target and intent not in CONTROL_INTENTS and confidence >= ALTERNATIVE * 1.5 \
+                and getattr(REGISTRY[target], "slots", None):
+            return target
+    return None
 
 
 def _choices(ctx: Context) -> list[str]:

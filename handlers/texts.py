@@ -38,6 +38,11 @@ register({
     "chat.greet": ("您好！我是物业管家，可以帮您报修、投诉建议、登记访客、查询费用和工单进度。",
                    "Hello! I can take repairs, complaints and suggestions, register visitors, "
                    "and answer fee and ticket questions."),
+    "chat.who_am_i": (
+        "我是{community}的物业管家（智能助手），可以帮您报修、紧急求助、投诉建议、访客登记、查询费用和工单进度。需要真人时说「转人工」即可。",
+        "I am the {community} property assistant (a bot). I take repairs, emergencies, complaints and suggestions, "
+        "register visitors, and answer fee and ticket questions. Say \"human\" to reach a person.",
+    ),
     "chat.thank": ("不客气，有需要随时找我！", "You're welcome; I'm here whenever you need."),
     "chat.goodbye": ("再见，祝您生活愉快！", "Goodbye, have a nice day!"),
     "chat.out_of_scope": (

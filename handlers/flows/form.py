@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from backend.catalogue import MESSAGES
+from backend.catalogue import register as register_texts
 from handlers import payloads
 from handlers.context import Context
 from handlers.flows.base import Flow, Outcome, begin, finish
@@ -23,6 +25,16 @@ Extract = Callable[[Context, bool], dict[str, Any] | None]
 Ask = Callable[[Context], None]
 
 CONFIRM_STEP = "confirm"
+
+register_texts({
+    "form.confirm": ("请确认是否为您办理{topic}：\n{summary}", "Shall I go ahead with the {topic}?\n{summary}"),
+    "slot.description": ("内容", "What"),
+    "slot.location": ("地点", "Where"),
+    "slot.visitor": ("访客", "Visitor"),
+    "slot.people": ("人数", "People"),
+    "slot.plate": ("车牌", "Plate"),
+    "slot.window": ("时间", "When"),
+})
 
 
 @dataclass(frozen=True)
@@ -57,7 +69,13 @@ class Form(Flow):
         raise NotImplementedError
 
     def confirm_prompt(self, ctx: Context) -> None:
-        """Show what will be done, with confirm/cancel buttons (forms with confirm_first)."""
+        """Show what will be done, with confirm/cancel buttons."""
+        ctx.say("form.confirm", *self.confirm_buttons(ctx), topic=ctx.t(f"flow.{self.name}"), summary=self.summary(ctx))
+
+    def summary(self, ctx: Context) -> str:
+        """What the form has understood, one line per slot, for the confirmation."""
+        return "\n".join(f"{ctx.t(f'slot.{s.name}')}：{ctx.slots[s.name]}" for s in self.slots
+                         if filled(ctx, s.name) and f"slot.{s.name}" in MESSAGES)
 
     def after(self, ctx: Context) -> Outcome:
         """A message once the form is in a terminal step (a photo, a correction): NOT_MINE ends the form."""
@@ -67,6 +85,8 @@ class Form(Flow):
 
     def start(self, ctx: Context) -> None:
         begin(ctx, self.name, "")
+        if ctx.must_confirm:
+            ctx.set_slots(_confirm=True)
         if ctx.parse is not None or ctx.inbound.attachments:
             self.fill(ctx, asked=None)
         self.advance(ctx)
@@ -108,7 +128,7 @@ class Form(Flow):
             ctx.goto(slot.name)
             slot.ask(ctx)
             return Outcome.HANDLED
-        if self.confirm_first and not ctx.slots.get("_confirmed"):
+        if (self.confirm_first or ctx.slots.get("_confirm")) and not ctx.slots.get("_confirmed"):
             ctx.goto(CONFIRM_STEP)
             self.confirm_prompt(ctx)
             return Outcome.HANDLED

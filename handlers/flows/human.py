@@ -1,61 +1,58 @@
-"""Asking for a person: customer service gets an inquiry with the chat's recent request, the resident an answer."""
+"""Asking for a person: customer service on duty is told who asks and what about; the resident how to reach them."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from backend.catalogue import register as register_texts
-from backend.catalogue import render
-from backend.domain import Kind
-from backend.models import Staff
-from backend.services.ticket_format import staff_label, ticket_params
-from backend.services.tickets import NewTicket
-from handlers import limits, payloads
+from backend.domain import Department
+from backend.services import outbox
+from backend.services.binding import mask_phone
+from backend.services.outbox import Recipient
+from handlers import state as state_store
 from handlers.context import Context
 from handlers.flows.base import Flow, Outcome, finish, register
 
 register_texts({
     "human.handed": (
-        "好的，已为您转人工客服（工单 #{number}），{owner}会尽快联系您，最晚 {respond_due} 前回复。"
-        "着急的话请拨打24小时热线 {hotline}。",
-        "OK, {owner} will contact you (ticket #{number}), by {respond_due} at the latest. "
+        "好的，已通知值班客服，会尽快通过电话或这里联系您。着急的话请直接拨打24小时热线 {hotline}。",
+        "OK, customer service on duty has been told and will contact you soon, here or by phone. "
         "If it is urgent, call the 24-hour hotline {hotline}.",
     ),
     "human.already": (
-        "已经为您转过人工（工单 #{number}），客服会尽快联系您。着急请拨打 {hotline}。",
-        "Customer service already has your request (ticket #{number}). If it is urgent, call {hotline}.",
+        "刚才已经通知过客服了，请稍候，他们会尽快联系您。着急请拨打 {hotline}。",
+        "Customer service already knows and will contact you soon. If it is urgent, call {hotline}.",
     ),
-    "human.cs": ("客服", "customer service"),
-    "human.description": ("居民要求人工服务：{text}", "Resident asks for a person: {text}"),
+    "human.request_staff": (
+        "🙋 居民请求人工服务\n居民：{name}｜房屋：{household}｜电话：{phone}\n渠道：{channel}\n原话：{text}\n请尽快联系。",
+        "🙋 A resident asks for a person\nResident: {name} | Home: {household} | Phone: {phone}\n"
+        "Channel: {channel}\nSaid: {text}\nPlease get in touch soon.",
+    ),
 })
+AGAIN_MINUTES = 30  # asking again within this time does not page customer service again
 
 
 class Human(Flow):
     name = "human"
     intents = ("human_agent",)
-    acts_at_once = True
 
     def start(self, ctx: Context) -> None:
-        hotline = ctx.community.hotline or ctx.settings.hotline
-        svc = ctx.tickets()
-        open_asks = [t for t in svc.for_resident(ctx.resident, open_only=True)
-                     if t.kind == Kind.INQUIRY and t.description.startswith(render("human.description", "zh", text=""))]
-        if open_asks:
-            ctx.say("human.already", number=open_asks[0].number, hotline=hotline)
-            finish(ctx, resume=False)
-            return
-        if not limits.ticket_allowed(ctx):
-            finish(ctx, resume=False)
-            return
-        household = ctx.household
-        ticket = svc.create(ctx.resident_actor(), NewTicket(
-            kind=Kind.INQUIRY, category="inquiry", channel=ctx.inbound.channel,
-            description=render("human.description", "zh", text=ctx.text or "—")[:2000],
-            household_id=household.id if household is not None else None,
-        ))
-        owner = ctx.session.get(Staff, ticket.owner_id) if ticket.owner_id else None
-        ctx.say("human.handed", ctx.button("repair.cancel_ticket", payloads.make("r", "cancel", ticket.id)),
-                hotline=hotline, **ticket_params(ticket, ctx.settings.timezone, ctx.lang,
-                                                 owner=staff_label(owner) if owner else ctx.t("human.cs")))
         finish(ctx, resume=False)
+        hotline = ctx.community.hotline or ctx.settings.hotline
+        asked = state_store.memo(ctx.state).get("human_at")
+        now = ctx.now()
+        if asked and now - datetime.fromisoformat(asked) < timedelta(minutes=AGAIN_MINUTES):
+            ctx.say("human.already", hotline=hotline)
+            return
+        resident, household = ctx.resident, ctx.household
+        outbox.enqueue(ctx.session, ctx.clock, ctx.community.id, Recipient.dept(Department.CUSTOMER_SERVICE),
+                       "human.request_staff", {
+                           "name": resident.name or ctx.who.identity.display_name or "—",
+                           "household": household.label if household is not None else "未绑定",
+                           "phone": mask_phone(resident.phone) if resident.phone else "—",
+                           "channel": ctx.inbound.channel, "text": (ctx.text or "—")[:300]})
+        state_store.remember(ctx.state, human_at=now.isoformat())
+        ctx.say("human.handed", hotline=hotline)
 
     def step(self, ctx: Context) -> Outcome:
         return Outcome.NOT_MINE

@@ -12,8 +12,13 @@ PUBLIC_PLACES = (
     "电梯", "楼道", "走廊", "楼梯", "车库", "停车场", "地库", "地下室", "大门", "单元门", "门禁", "路灯", "花园",
     "广场", "健身", "垃圾", "公共", "小区", "大堂", "门厅", "消防通道", "绿化", "草坪", "喷泉", "围墙", "外墙",
     "天台", "楼顶", "顶楼", "泳池", "会所", "儿童乐园", "游乐", "岗亭", "道闸", "充电桩", "快递柜", "监控",
+    "电ti", "dianti", "menjin", "信报箱", "消防栓", "灭火器",
 )
-HOME_WORDS = ("家里", "我家", "屋里", "室内", "家中", "房间", "厨房", "卫生间", "厕所", "客厅", "卧室", "阳台", "洗手间")
+# Places that belong to one building: without a building named, "which building?" is asked
+IN_A_BUILDING = ("电梯", "楼道", "走廊", "楼梯", "单元门", "门禁", "大堂", "门厅", "天台", "楼顶", "顶楼", "电ti",
+                 "dianti", "menjin", "信报箱", "消防栓", "灭火器")
+HOME_WORDS = ("家里", "我家", "屋里", "室内", "家中", "房间", "厨房", "卫生间", "厕所", "客厅", "卧室", "阳台", "洗手间",
+              "楼上漏", "天花板", "窗户", "书房", "浴室", "我们家", "家的")
 
 # (category code, words) — first match wins; order matters (gas before general pipes).
 CATEGORY_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -47,6 +52,35 @@ def public_where(ctx: Context) -> str | None:
         span = ctx.text[int(building[0].get("start", 0)):int(building[0].get("end", 0))]
         return f"{span}{place}" if span else place
     return place
+
+
+def needs_building(place: str) -> bool:
+    """A place inside some building (a corridor, a lift) named without the building."""
+    return not precise(place) and any(p in place for p in IN_A_BUILDING)
+
+
+def own_building_label(ctx: Context) -> str:
+    """"3号楼2单元" for a bound resident: where their corridor or lift is."""
+    own = ctx.household
+    if own is None:
+        return ""
+    from backend.models import Building, Unit
+
+    b, u = ctx.session.get(Building, own.building_id), ctx.session.get(Unit, own.unit_id)
+    return f"{b.code}号楼{u.code}单元" if b and u else ""
+
+
+def building_id(ctx: Context) -> int | None:
+    """The building the message names, or the resident's own when a building-bound place was assumed."""
+    from sqlalchemy import select
+
+    from backend.models import Building
+
+    code = ctx.entity("building")
+    if code:
+        return ctx.session.scalar(select(Building.id).where(
+            Building.community_id == ctx.community.id, Building.code == code.upper()))
+    return None
 
 
 def public_place(text: str) -> str | None:

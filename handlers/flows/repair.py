@@ -31,6 +31,11 @@ register_texts({
         "✅ Repair registered: ticket #{number}\nCategory: {category_en} | Where: {location}\nWhat: {description}\n"
         "We will respond by {respond_due}; responsible: {owner}.\nYou may send photos, or correct with \"no, it is …\".",
     ),
+    "repair.ask_building": ("请问是哪栋楼（哪个单元）的{place}？", "Which building (and unit) is the {place} in?"),
+    "repair.duplicate": (
+        "这个问题您刚刚已经报过了（工单 #{number}），我们正在处理，不用重复提交。",
+        "You reported this a moment ago (ticket #{number}); it is being handled, no need to report it again.",
+    ),
     "repair.preferred": ("上门时间：{when}", "Preferred time: {when}"),
     "repair.photo_added": ("📷 照片已添加到工单 #{number}。", "📷 Photo added to ticket #{number}."),
     "repair.amended": ("已更正工单 #{number}：{location}", "Ticket #{number} corrected: {location}"),
@@ -112,8 +117,14 @@ def _location(ctx: Context, asked: bool) -> dict[str, Any] | None:
         return _home(own)
     public = places.public_where(ctx)
     if public:
-        return {"location": public, "public": True, "household_id": None}
-    if own is None and ctx.staff is None and (named or (asked and ctx.entity("phone"))):
+        return _public(ctx, public)
+    if asked and ctx.slots.get("place") and (named or places.has_words(ctx.text)):  # "3号楼" for "which building?"
+        place = ctx.slots["place"]
+        answer = ctx.text.strip(" 。.，,")[:100]
+        return {"location": answer if place in answer else f"{answer}{place}", "public": True, "household_id": None,
+                "place": None}
+    if own is None and ctx.staff is None and (household is not None or ctx.entity("room")
+                                              or (asked and ctx.entity("phone"))):
         return _bind_first(ctx, wants_home=True)  # a flat named by someone not bound: who are you?
     if household is not None:  # someone else's flat: recorded as written
         return {"location": household.label, "public": True, "household_id": None}
@@ -122,6 +133,16 @@ def _location(ctx: Context, asked: bool) -> dict[str, Any] | None:
     if asked and ctx.state.step == "location" and ctx.slots.get("public_asked") and places.has_words(ctx.text):
         return {"location": ctx.text[:200], "public": True, "household_id": None}
     return None
+
+
+def _public(ctx: Context, place: str) -> dict[str, Any]:
+    """A public place; one inside a building needs the building (the resident's own, or asked)."""
+    if places.needs_building(place):
+        own = places.own_building_label(ctx)
+        if not own:
+            return {"place": place, "public_asked": True}
+        place = f"{own}{place}"
+    return {"location": place[:200], "public": True, "household_id": None, "place": None}
 
 
 def _home(household: Household) -> dict[str, Any]:
@@ -145,6 +166,9 @@ def _ask_what(ctx: Context) -> None:
 
 
 def _ask_where(ctx: Context) -> None:
+    if ctx.slots.get("place"):
+        ctx.say("repair.ask_building", place=ctx.slots["place"])
+        return
     if ctx.slots.get("public_asked"):
         ctx.say("repair.ask_where_public")
         return
@@ -198,11 +222,17 @@ class Repair(Form):
             finish(ctx, resume=False)
             return
         slots = ctx.slots
+        duplicate = limits.same_report(ctx, slots["description"])
+        if duplicate is not None:
+            ctx.say("repair.duplicate", number=duplicate.number)
+            begin(ctx, self.name, "created", ticket_id=duplicate.id)
+            return
         public = bool(slots.get("public"))
         category = places.category_for(slots["description"], ctx.entity("facility"), public)
         spec = NewTicket(
             kind=self.kind, description=slots["description"], category=category,
             household_id=slots.get("household_id"), location=slots.get("location", ""),
+            building_id=places.building_id(ctx) if public else None,
             preferred_time=slots.get("preferred_time", ""), channel=ctx.inbound.channel,
             photos=list(slots.get("photos", [])),
         )
@@ -237,6 +267,11 @@ class Repair(Form):
             household, _ = places.household_named(ctx)
             public = places.public_place(ctx.text)
             location = household.label if household is not None else public
+            own = ctx.household
+            if not location and own is not None and places.mentions_home(ctx.text):  # 不对，是卫生间的
+                household = own
+                room = next((w for w in places.HOME_WORDS if w in ctx.text), "")
+                location = f"{own.label} {room}".strip()
             if location and ticket_id:
                 ticket = svc.amend(ctx.resident_actor(), ticket_id, location=location,
                                    household_id=household.id if household is not None and ctx.household is not None

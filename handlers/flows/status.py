@@ -7,7 +7,7 @@ from backend.models import Ticket
 from handlers import payloads
 from handlers import state as state_store
 from handlers.context import Context
-from handlers.flows.base import REGISTRY, Flow, Outcome, finish, register
+from handlers.flows.base import REGISTRY, Flow, Outcome, defer_until_bound, finish, register
 from handlers.flows.ticket_moves import (
     CHASE_WORDS,
     FIXED_WORDS,
@@ -29,9 +29,13 @@ class Status_(Flow):
     name = "status"
     intents = ("check_ticket_status",)
     free_text_steps = frozenset({"comment"})
+    locked_steps = frozenset({"comment"})  # what went wrong is a comment, not a new complaint
 
     def start(self, ctx: Context) -> None:
         state_store.set_flow(ctx.state, None)
+        if ctx.household is None and ctx.staff is None and not my_tickets(ctx):
+            defer_until_bound(ctx, self.name)  # a household's tickets are for its bound residents
+            return
         self._answer(ctx)
         if ctx.state.flow is None:  # nothing more to ask: back to a suspended form, if any
             finish(ctx)

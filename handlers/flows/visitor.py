@@ -149,7 +149,7 @@ def pass_params(ctx: Context, p: VisitorPass) -> dict[str, Any]:
     plate = {"plate": p.plate} if p.plate else {}
     return {
         "visitor": p.visitor_name, "people": p.people, "code": p.code,
-        "window": visitors.window_label(p, ctx.settings.timezone),
+        "window": visitors.window_label(p, ctx.settings.timezone, ctx.lang),
         "plate_line": ctx.t("visitor.plate_line", **plate) if p.plate else "",
         "plate_line_en": render_en("visitor.plate_line", **plate) if p.plate else "",
     }
@@ -177,6 +177,9 @@ def _window(ctx: Context, asked: bool) -> dict[str, Any] | None:
     window = read_window(ctx, ctx.slots.get("day"))
     if not window:
         return None
+    if visitors.to_utc(window[1], ctx.settings.timezone) < ctx.now():  # said now, not after a confirmation
+        ctx.say("visitor.past", *_day_buttons(ctx))
+        return {}
     return {"day": window[0].date().isoformat(), "start": window[0].isoformat(), "end": window[1].isoformat()}
 
 
@@ -227,6 +230,13 @@ class Visitor(Form):
 
     def on_cancel(self, ctx: Context) -> bool:
         return self.withdraw(ctx, "pass_id", offer_cancel_pass)
+
+    def summary(self, ctx: Context) -> str:
+        from backend.services.ticket_format import spoken_time
+
+        start, end = (datetime.fromisoformat(ctx.slots[k]) for k in ("start", "end"))
+        window = f"{spoken_time(start, ctx.lang)}–{spoken_time(end, ctx.lang)}"
+        return f"{super().summary(ctx)}\n{ctx.t('slot.window')}：{window}"
 
     def submit(self, ctx: Context) -> None:
         household = ctx.household

@@ -161,4 +161,12 @@ def test_reopen_button(chat, session_factory, clock, settings):
 
 
 def test_no_tickets(chat):
-    assert "没有进行中的工单" in chat("u-lee").say("我的报修到哪一步了")
+    assert "没有进行中的工单" in bound(chat, "u-lee").say("我的报修到哪一步了")
+
+
+def test_a_stranger_with_no_tickets_is_asked_to_bind_then_sees_the_homes_tickets(chat):
+    mo = chat("u-mo")
+    assert "先绑定" in mo.say("我的报修到哪一步了")
+    mo.say("3-2-1502")
+    reply = mo.say("13900321502")
+    assert "绑定成功" in reply and "没有进行中的工单" in reply

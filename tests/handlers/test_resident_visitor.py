@@ -29,7 +29,7 @@ def test_all_details_in_one_message_give_a_pass_with_code_and_qr(chat, session_f
     amy = bound(chat, "u-amy")
     reply = amy.say("明天下午张阿姨来看我，三个人，车牌粤B12345")
     assert "访客登记成功" in reply and "张阿姨" in reply and "3人" in reply and "粤B12345" in reply
-    assert "12-02 13:00–18:00" in reply
+    assert "12月2日 下午1:00–晚上6:00" in reply
     p = only_pass(session_factory)
     assert len(p.code) == 6 and p.code.isdigit() and p.code in reply
     assert p.people == 3 and p.plate == "粤B12345"
@@ -48,14 +48,14 @@ def test_missing_name_and_day_are_asked_with_buttons(chat, session_factory):
     assert "哪天来" in reply
     assert ("明天", "f:day:1") in ben.buttons()
     reply = ben.press("f:day:1")
-    assert "访客登记成功" in reply and "王师傅" in reply and "12-02 00:00–23:59" in reply and "1人" in reply
+    assert "访客登记成功" in reply and "王师傅" in reply and "12月2日 凌晨0:00–晚上11:59" in reply and "1人" in reply
 
 
 def test_typed_day_and_relation_as_visitor(chat, session_factory):
     cat = bound(chat, "u-cat")
     assert "哪天来" in cat.say("我妈要来，帮我登记一下访客")
     reply = cat.say("后天上午")
-    assert "妈妈" in reply and "12-03 09:00–12:00" in reply
+    assert "妈妈" in reply and "12月3日 上午9:00–中午12:00" in reply
 
 
 def test_correction_after_the_pass_keeps_the_code(chat, session_factory):
@@ -65,7 +65,7 @@ def test_correction_after_the_pass_keeps_the_code(chat, session_factory):
     reply = dan.say("不对，是3个人")
     assert "已更正" in reply and "3人" in reply and code in reply
     reply = dan.say("不对，是后天上午")
-    assert "12-03 09:00–12:00" in reply
+    assert "12月3日 上午9:00–中午12:00" in reply
     p = only_pass(session_factory)
     assert p.people == 3 and p.code == code and p.valid_from == datetime(2026, 12, 3, 1, 0)
 
@@ -90,7 +90,7 @@ def test_cancel_in_words_after_the_pass_cancels_it(chat, session_factory):
     assert "确定要取消" in fay.say("取消刚才的登记")
     assert "作废" in fay.say("确认")
     assert only_pass(session_factory).status == "cancelled"
-    fay.say("后天下午王阿姨来")
+    fay.say_confirmed("后天下午王阿姨来")
     fay.say("谢谢")
     assert "确定要取消" in fay.say("取消访客登记")  # outside the form: the one active pass
     assert "作废" in fay.say("好的")
@@ -127,7 +127,7 @@ def test_another_household_cannot_cancel_a_pass(chat, session_factory):
 
 def test_guard_verifies_the_code_and_the_resident_is_told(chat, session_factory, clock, settings):
     kim = bound(chat, "u-kim")
-    kim.say("明天下午张阿姨来看我，两个人")
+    kim.say_confirmed("明天下午张阿姨来看我，两个人")
     p = only_pass(session_factory)
     with session_factory() as s:
         guard = s.scalar(select(Staff).where(Staff.login == "guard1"))
