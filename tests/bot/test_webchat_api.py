@@ -210,12 +210,17 @@ def test_session_is_kept_by_its_cookie_and_renewed_when_forged(client):
 
 
 @pytest.mark.parametrize("demo_mode", [False])
-def test_outside_demo_staff_ids_give_no_staff_power(client, settings, session_factory):
-    auth = {"Authorization": "Bearer " + sign(settings, "staff:cs1")}  # even with a valid signature
-    r = client.post("/api/webchat/messages", json={"user": "staff:cs1", "text": "你好"}, headers=auth)
-    assert r.status_code == 200
+def test_outside_demo_only_issued_ids_speak_never_the_demos_chats(client, settings, session_factory, clock):
+    settings.demo_mode = True
+    with session_factory() as s:  # a database once seeded in demo mode holds staff:cs1's chat
+        seed_demo(s, settings, clock)
+        s.commit()
+    settings.demo_mode = False
+    for user in ("staff:cs1", "resident:3-2-1502", "u-demo"):
+        auth = {"Authorization": "Bearer " + sign(settings, user)}  # even with a valid signature
+        r = client.post("/api/webchat/messages", json={"user": user, "text": "我的任务"}, headers=auth)
+        assert r.status_code == 403 and r.json()["error"] == "webchat.forbidden"
+        assert client.get("/api/webchat/messages", params={"user": user}, headers=auth).status_code == 403
     with session_factory() as s:
-        identity = s.scalar(select(ChatIdentity).where(ChatIdentity.external_id == "staff:cs1"))
-        assert identity.staff_id is None
-    buttons = [b["payload"] for m in r.json()["replies"] for b in m["buttons"]]
-    assert "m:tasks" not in buttons
+        identity = s.scalar(select(ChatIdentity).where(ChatIdentity.external_id == "u-demo"))
+        assert identity is None
