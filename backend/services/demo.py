@@ -101,12 +101,13 @@ class DemoResident:
     household: str
     name: str
     relation: str
+    tag: str  # what the demo page says about them: bound, arrears
 
 
 # Bound residents to chat as: one of a paid-up home, one of a home in arrears (building 6).
 DEMO_RESIDENTS: tuple[DemoResident, ...] = (
-    DemoResident("3-2-1502", "陈晓梅", "owner"),
-    DemoResident("6-1-0801", "林志强", "owner"),
+    DemoResident("3-2-1502", "陈晓梅", "owner", "bound"),
+    DemoResident("6-1-0801", "林志强", "owner", "arrears"),
 )
 
 
