@@ -148,6 +148,28 @@ def test_demo_staff_ids_are_staff(client, session_factory):
         assert identity.staff_id is not None and identity.resident_id is None
 
 
+def test_demo_session_lists_the_people_the_page_switches_between(client):
+    people = client.get("/api/webchat/session").json()["people"]
+    assert [p["user"] for p in people] == ["resident:3-2-1502", "resident:6-1-0801", None, "staff:cs1",
+                                           "staff:tech1", "staff:guard1", "staff:manager"]
+    assert [p["kind"] for p in people] == ["resident", "resident", "visitor"] + ["staff"] * 4
+    assert people[1]["label"] == "住户 林志强 6-1-0801（欠物业费）" and "owes fees" in people[1]["label_en"]
+    assert people[3]["label"] == "客服部 张敏（cs1）"
+
+
+def test_a_task_card_waits_in_the_chat_of_staff_who_never_wrote(client, settings, session_factory, clock):
+    from bot.worker import Worker
+
+    r = client.post("/api/webchat/messages", json={"user": "resident:3-2-1502", "text": "厨房水管漏水了"})
+    assert "工单号" in r.json()["replies"][0]["text"]  # bound from the start: no questions about the home
+    Worker(session_factory, clock, settings).run_once()
+    pushed = client.get("/api/webchat/messages", params={"user": "staff:cs1"}).json()["messages"]
+    card = next(m for m in pushed if "首问负责人" in m["text"])  # cs1 is the steward of building 3
+    assert "3-2-1502" in card["text"] and any("接单" in b["title"] for b in card["buttons"])
+    r = client.post("/api/webchat/messages", json={"user": "staff:cs1", "payload": card["buttons"][0]["payload"]})
+    assert any("已接单" in m["text"] for m in r.json()["replies"]), r.json()  # staff:cs1 is cs1
+
+
 def test_media_serves_files_under_media_dir_only(client, settings, tmp_path):
     qr = settings.media_dir / "qr"
     qr.mkdir(parents=True)
@@ -184,7 +206,7 @@ def test_outside_demo_ids_need_the_servers_token(client, settings):
     assert client.get("/api/webchat/messages", params={"user": "u-mallory"}).status_code == 403
 
     session = client.get("/api/webchat/session").json()
-    assert session["user"].startswith("w-") and session["demo"] is False
+    assert session["user"].startswith("w-") and session["demo"] is False and session["people"] == []
     me = session["user"]
     # the page: the HttpOnly cookie the session call set
     r = client.post("/api/webchat/messages", json={"user": me, "text": "你好"})
