@@ -151,3 +151,38 @@ def test_idempotent_refresh(session: Session, settings: Settings, clock: FrozenC
     assert session.scalar(select(func.count()).select_from(ChatIdentity)) == 1
     assert min(session.scalars(select(Bill.period))) == "2026-02"
     assert _owed(session, _household(session, "6-1-0801")) == Decimal("823.20")
+
+
+def test_demo_mode_opens_the_web_chats_the_page_switches_between(session: Session, settings: Settings,
+                                                                  clock: FrozenClock) -> None:
+    from backend.models import Resident
+    from backend.services.demo import DEMO_STAFF, WEB_STAFF_PREFIX, web_resident_id, web_staff_id
+    from handlers.identity import DEMO_STAFF_PREFIX
+
+    assert WEB_STAFF_PREFIX == DEMO_STAFF_PREFIX  # the conversation treats these ids as staff in demo mode
+    settings.demo_mode = True
+    for _ in range(2):  # a refresh keeps them, one of each
+        community = seed_demo(session, settings, clock)
+        session.commit()
+    chats = {i.external_id: i for i in session.scalars(select(ChatIdentity))}
+    staff = {s.id: s for s in session.scalars(select(Staff))}
+    assert len(chats) == len(DEMO_STAFF) + 2
+    for spec in DEMO_STAFF:
+        chat = chats[web_staff_id(spec.login)]
+        assert (chat.channel, chat.community_id, chat.resident_id) == ("web", community.id, None)
+        assert staff[chat.staff_id].login == spec.login and chat.display_name == spec.name
+    for label, name in (("3-2-1502", "陈晓梅"), ("6-1-0801", "林志强")):
+        chat = chats[web_resident_id(label)]
+        assert chat.staff_id is None and chat.channel == "web"
+        resident = session.get(Resident, chat.resident_id)
+        assert resident.name == name and resident.bound_at is not None
+        assert resident.household_id == _household(session, label).id
+        assert resident.phone == f"1390{int(label[0]):02d}{label[2]}{label[4:]}"
+    assert _owed(session, _household(session, "6-1-0801")) > 0 == _owed(session, _household(session, "3-2-1502"))
+
+
+def test_outside_demo_mode_no_web_chat_is_made(session: Session, settings: Settings, clock: FrozenClock) -> None:
+    assert settings.demo_mode is False
+    seed_demo(session, settings, clock)
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(ChatIdentity)) == 0
