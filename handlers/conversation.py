@@ -163,7 +163,7 @@ class Conversation:
             flow_base.finish(ctx, resume=False)
             ctx.say("chat.cancelled", topic=ctx.t(f"flow.{active.name}"))
             return
-        target = policy.may_switch(ctx, active)
+        target = policy.may_switch(ctx, active)  # only a sure parse pre-empts the form
         if target is not None:
             flow_base.suspend(ctx)
             self._start(ctx, target)

@@ -13,8 +13,8 @@ from handlers.flows.base import BY_INTENT, REGISTRY, Flow
 
 START = 0.35  # a flow that only answers or asks (status, fee, FAQ, a form's first question) may start
 ACT = 0.7  # a flow that may change data from this one message (a ticket, an alert) may start
-SWITCH = 0.75  # leave an active form for another topic
-SWITCH_FREE_TEXT = 0.9  # ... at a step where any text is a valid answer
+SWITCH = 0.75  # leave an active form to bind or to reach a person
+SWITCH_FREE_TEXT = 0.9  # leave an active form for another topic before the form has seen the message
 CANCEL = 0.6  # "cancel" within a form (withdrawing what exists is confirmed again)
 ALTERNATIVE = 0.15  # a runner-up intent worth offering when we ask which one was meant
 
@@ -73,6 +73,9 @@ def decide(ctx: Context) -> Decision:
     text = ctx.text
     if (intent == "bind_home" and confidence >= START) or (BIND_WORDS.search(text) and (
             details(ctx) or intent not in ("ask_info", "report_repair"))):
+        named = _named_topic(text)
+        if named is not None and not BIND_WORDS.search(text):  # "我是6栋1502的 欠费多少": the question, after binding
+            return Decision(named)
         return Decision("bind")
     if intent == "human_agent" or HUMAN_WORDS.search(text.lower()):
         return Decision("human")
@@ -88,8 +91,8 @@ def decide(ctx: Context) -> Decision:
             return Decision(runner_up, confirm=True)
     if intent == "inform" or (intent in CONTROL_INTENTS and details(ctx)):
         return Decision("inform")
-    if confidence < START and intent not in CONTROL_INTENTS:
-        named = next((flow for words, flow in NAMED_TOPICS if words.search(text)), None)
+    if confidence < START or intent == "out_of_scope":
+        named = _named_topic(text)
         if named is not None:  # the model hesitates, but the topic is named in so many words
             return Decision(named, confirm=REGISTRY[named].acts_at_once)
     target = _flow_of(intent)
@@ -109,6 +112,10 @@ def needed_to_start(ctx: Context, flow: Flow) -> float:
 
     acts = flow.acts_at_once and says_what(without_address(ctx.text))
     return ACT if acts else START
+
+
+def _named_topic(text: str) -> str | None:
+    return next((flow for words, flow in NAMED_TOPICS if words.search(text)), None)
 
 
 def _runner_up(ctx: Context) -> str | None:
@@ -151,8 +158,7 @@ def may_switch(ctx: Context, active: Flow) -> str | None:
     target = _flow_of(intent)
     if not target or target == active.name or intent in CONTROL_INTENTS:
         return None
-    threshold = SWITCH_FREE_TEXT if ctx.state.step in active.free_text_steps else SWITCH
-    return target if confidence >= threshold else None
+    return target if confidence >= SWITCH_FREE_TEXT else None  # less sure: the form may take it as an answer
 
 
 def after_not_mine(ctx: Context, active: Flow) -> str | None:

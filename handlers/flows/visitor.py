@@ -36,7 +36,7 @@ register_texts({
         "Pass corrected: {visitor} | {people}{plate_line_en} | {window}; the code {code} stays the same.",
     ),
     "visitor.cancel_pass": ("取消这次登记", "Cancel this pass"),
-    "visitor.confirm_cancel": ("确定要取消 {visitor}（{window}）的访客登记吗？通行码 {code} 将作废。",
+    "visitor.confirm_cancel": ("确定要取消 {visitor}（{window}）的访客登记吗？取消后通行码 {code} 不能再用。",
                                "Cancel the pass for {visitor} ({window})? Code {code} will stop working."),
     "visitor.cancel_yes": ("确认取消", "Yes, cancel it"),
     "visitor.cancelled": ("已取消 {visitor}（{window}）的访客登记，通行码 {code} 作废。",
@@ -62,7 +62,11 @@ _RELATIONS = {
     "岳父": "岳父", "岳母": "岳母", "公公": "公公", "婆婆": "婆婆", "哥哥": "哥哥", "姐姐": "姐姐", "弟弟": "弟弟",
     "妹妹": "妹妹", "儿子": "儿子", "女儿": "女儿", "亲戚": "亲戚", "朋友": "朋友", "同学": "同学", "同事": "同事",
     "保姆": "保姆", "家政": "家政人员", "钟点工": "钟点工", "快递": "快递员", "外卖": "外卖员", "搬家": "搬家师傅",
-    "装修师傅": "装修师傅",
+    "装修师傅": "装修师傅", "表弟": "表弟", "表哥": "表哥", "表姐": "表姐", "表妹": "表妹", "堂哥": "堂哥",
+    "堂弟": "堂弟", "堂姐": "堂姐", "堂妹": "堂妹", "舅舅": "舅舅", "舅妈": "舅妈", "姑姑": "姑姑", "阿姨": "阿姨",
+    "叔叔": "叔叔", "婶婶": "婶婶", "姨妈": "姨妈", "侄子": "侄子", "外甥": "外甥", "孙子": "孙子", "孙女": "孙女",
+    "老公": "老公", "老婆": "老婆", "丈夫": "丈夫", "妻子": "妻子", "男朋友": "男朋友", "女朋友": "女朋友",
+    "闺蜜": "闺蜜", "客人": "客人", "维修师傅": "维修师傅", "送货": "送货师傅", "月嫂": "月嫂", "护工": "护工",
 }
 _PEOPLE = re.compile(r"([0-9０-９]{1,2}|[一二两三四五六七八九十]{1,3})\s*(?:个人|个|位|人|口)")
 _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -165,7 +169,8 @@ def _visitor(ctx: Context, asked: bool) -> dict[str, Any] | None:
     name = visitor_name(ctx)
     if name:
         return {"visitor": name}
-    if asked and ctx.intent not in ("deny", "affirm", "cancel") and not ctx.entities("datetime"):
+    sure_control = ctx.intent in ("deny", "affirm", "cancel") and ctx.confidence >= 0.6
+    if asked and not sure_control and not ctx.entities("datetime"):
         name = re.sub(r"^(他|她|对方)?(叫|是|姓名是|名字是)", "", ctx.text).strip(" ，,。.")
         if 0 < len(name) <= 20 and places.name_like(name) and not NOT_A_NAME.search(name) \
                 and not ctx.entities("phone"):

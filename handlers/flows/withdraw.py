@@ -41,16 +41,26 @@ class Withdraw(Flow):
         elif ctx.state.flow != self.name:
             state_store.set_flow(ctx.state, None)
 
+    def on_cancel(self, ctx: Context) -> bool:
+        """"取消吧" to "withdraw this?" is a yes."""
+        kind, item = ctx.slots.get("kind"), ctx.slots.get("item_id")
+        if ctx.state.step != "confirm" or kind not in WITHDRAWERS or not item or NO.fullmatch(ctx.text):
+            return False
+        finish(ctx, resume=False)
+        WITHDRAWERS[kind](ctx, int(item))
+        return True
+
     def step(self, ctx: Context) -> Outcome:
         """Waiting for "yes" to withdraw what was offered (a ticket, a pass, a sign-up)."""
         kind, item = ctx.slots.get("kind"), ctx.slots.get("item_id")
         if ctx.state.step != "confirm" or kind not in WITHDRAWERS or not item:
             return Outcome.NOT_MINE
-        if ctx.intent == "affirm" or YES.fullmatch(ctx.text):
+        said = re.sub(r"[\s,，。.!！~～]", "", ctx.text)
+        if ctx.intent == "affirm" or YES.fullmatch(said):
             finish(ctx, resume=False)
             WITHDRAWERS[kind](ctx, int(item))
             return Outcome.DONE
-        if ctx.intent == "deny" or NO.fullmatch(ctx.text):
+        if ctx.intent == "deny" or NO.fullmatch(said):
             finish(ctx, resume=False)
             ctx.say("chat.kept")
             return Outcome.DONE
@@ -78,7 +88,7 @@ def _unbind(ctx: Context, household_id: int) -> None:
 
 WITHDRAWERS: dict[str, Callable[[Context, int], None]] = {"ticket": cancel, "pass": _cancel_pass,
                                                           "signup": _quit_event, "home": _unbind}
-YES = re.compile(r"(确认|确定|是的?|对|好的?|嗯|可以|撤销吧|取消吧)(撤销|取消|解绑|解除)?[吧。！!]?")
+YES = re.compile(r"(确认|确定|是的?|对|好的?|嗯|可以|撤销吧|取消吧)+(撤销|取消|解绑|解除)?(吧|掉|了)?")
 NO = re.compile(r"(不|不用|不要|别|先不|不了|算了|保留|留着)[了吧。！!]?.{0,4}")
 
 

@@ -303,8 +303,9 @@ class Run:
                 if n != after["visitor_passes"]:
                     raise Failed(f"wanted {after['visitor_passes']} active visitor pass(es) by {alias}, got {n}")
             if after.get("no_staff_push"):
-                pushed = list(s.scalars(select(ChannelMessage).where(
+                pushed = list(s.scalars(select(ChannelMessage).where(  # caused by this scenario, not a backlog
                     ChannelMessage.id > self.marks.message, ChannelMessage.pushed.is_(True),
+                    ChannelMessage.notification_id > self.marks.notification,
                     ChannelMessage.chat_id.like("staff:%"))))
                 if pushed:
                     raise Failed(f"wanted no staff push, {pushed[0].chat_id} got {short(texts([pushed[0].body]))!r}")
