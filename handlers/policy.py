@@ -40,8 +40,18 @@ NAMED_TOPICS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"物业费|停车费|水费|电费|缴费|交费|欠费"), "fee"),
     (re.compile(r"工单|进度|处理得怎么样"), "status"),
     (re.compile(r"活动|报名"), "events"),
+    (re.compile(r"\b(complain|complaint|noisy|noise)\b", re.I), "complaint"),
+    (re.compile(r"\b(leak\w*|broken|not working|doesn'?t work|repair|fix|blocked|clogged)\b", re.I), "repair"),
+    (re.compile(r"\b(suggest\w*|idea)\b", re.I), "suggestion"),
+    (re.compile(r"\b(visitor|guest)s?\b", re.I), "visitor"),
+    (re.compile(r"\b(fee|fees|bill|bills|owe|arrears|pay)\b", re.I), "fee"),
+    (re.compile(r"\b(ticket|status|progress)\b", re.I), "status"),
 )
 HUMAN_WORDS = re.compile(r"转人工|人工客服|真人|找客服|客服电话|接人工|人工服务|human|real person|an agent")
+
+
+# A dead stove or a spark-less lighter is a repair, whatever the model says (the contract's boundary).
+NOT_DANGER = re.compile(r"打不着|点不着|不出火|打不燃|不着火|火小|打火器|点火器")
 
 
 def danger(text: str) -> bool:
@@ -79,6 +89,8 @@ def decide(ctx: Context) -> Decision:
         return Decision("bind")
     if intent == "human_agent" or HUMAN_WORDS.search(text.lower()):
         return Decision("human")
+    if intent == "report_emergency" and NOT_DANGER.search(text) and not danger(text):
+        return Decision("repair")
     if intent == "report_emergency":
         if danger(text) or confidence >= ACT:
             return Decision("emergency")
@@ -93,7 +105,10 @@ def decide(ctx: Context) -> Decision:
         return Decision("inform")
     if confidence < START or intent == "out_of_scope":
         named = _named_topic(text)
-        if named is not None:  # the model hesitates, but the topic is named in so many words
+        if named is not None:  # the model hesitates, but the topic is named in so many words: that is its meaning
+            flow = REGISTRY[named]
+            if flow.intents and ctx.parse is not None:
+                ctx.parse = {**ctx.parse, "intent": {"name": flow.intents[0], "confidence": START}}
             return Decision(named, confirm=REGISTRY[named].acts_at_once)
     target = _flow_of(intent)
     if target is None:
@@ -170,5 +185,12 @@ def after_not_mine(ctx: Context, active: Flow) -> str | None:
     return target if confidence >= needed_to_start(ctx, REGISTRY[target]) else None
 
 
+# A change of mind said in words ("哦不用了 他不来了"); a bare "不用了" may answer a question, so it is not one.
+CHANGED_MIND = re.compile(r"不来了|算了|不要了|不需要了|不报了|不修了|不登记了|不投诉了|不办了|别登记|不用登记|不用报|"
+                          r"never ?mind|forget it")
+
+
 def is_cancel(ctx: Context) -> bool:
-    return ctx.intent == "cancel" and ctx.confidence >= CANCEL
+    if ctx.intent == "cancel" and ctx.confidence >= CANCEL:
+        return True
+    return ctx.intent in ("deny", "cancel", "out_of_scope") and bool(CHANGED_MIND.search(ctx.text.lower()))

@@ -44,7 +44,7 @@ register_texts({
     "fee.pay_hint": ("回复「怎么缴费」查看缴费方式。", "Reply \"how to pay\" for payment options."),
 })
 
-MINE = re.compile(r"我家|我的|我们家|欠|交了|缴了|交清|缴清|到账|账单|发票|收据|记录")
+MINE = re.compile(r"我家|我的|我们家|欠|交了|缴了|交清|缴清|到账|账单|发票|收据|记录|查")
 HOW_TO_PAY = re.compile(r"(怎么|如何|在哪|哪里|去哪|怎样|能不能|可以)(线上|网上|微信|手机)?(交|缴|付|支付|充值)|缴费方式|交费方式|支付方式|付款方式|缴费渠道")
 PAYMENTS = re.compile(r"缴费记录|交费记录|付款记录|交了多少|缴了多少|付了多少|交过|缴过|收据|发票|交了哪些|缴了哪些")
 PAID_YET = re.compile(r"交了吗|缴了吗|交了没|缴了没|到账|交上了吗")  # 交清了吗 is about arrears

@@ -18,7 +18,9 @@ PUBLIC_PLACES = (
 IN_A_BUILDING = ("电梯", "楼道", "走廊", "楼梯", "单元门", "门禁", "大堂", "门厅", "天台", "楼顶", "顶楼", "电ti",
                  "dianti", "menjin", "信报箱", "消防栓", "灭火器")
 HOME_WORDS = ("家里", "我家", "屋里", "室内", "家中", "房间", "厨房", "卫生间", "厕所", "客厅", "卧室", "阳台", "洗手间",
-              "楼上漏", "天花板", "窗户", "书房", "浴室", "我们家", "家的")
+              "楼上漏", "天花板", "窗户", "书房", "浴室", "我们家", "家的",
+              "my home", "my flat", "my apartment", "at home", "kitchen", "bathroom", "toilet", "bedroom",
+              "living room", "balcony")
 
 # (category code, words) — first match wins; order matters (gas before general pipes).
 CATEGORY_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -139,6 +141,7 @@ def precise(text: str) -> bool:
 
 
 def mentions_home(text: str) -> bool:
+    text = text.lower()
     return any(w in text for w in HOME_WORDS)
 
 

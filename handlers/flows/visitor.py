@@ -23,6 +23,9 @@ register_texts({
         "{visitor}哪天来？可以说「明天下午」或「周六上午10点」。",
         "When does {visitor} come? e.g. \"tomorrow afternoon\" or \"Saturday 10 am\".",
     ),
+    "visitor.ask_car": ("{visitor}开车来吗？开车请发车牌号（如 粤B12345），不开车回复「不开车」。",
+                        "Does {visitor} come by car? Send the plate (e.g. 粤B12345), or \"no car\"."),
+    "visitor.no_car": ("🚶 不开车", "🚶 No car"),
     "visitor.past": ("这个时间已经过去了，请换一个时间。", "That time has passed; please choose another."),
     "visitor.created": (
         "✅ 访客登记成功\n访客：{visitor}｜人数：{people}人{plate_line}\n有效时间：{window}\n通行码：{code}\n"
@@ -36,8 +39,8 @@ register_texts({
         "Pass corrected: {visitor} | {people}{plate_line_en} | {window}; the code {code} stays the same.",
     ),
     "visitor.cancel_pass": ("取消这次登记", "Cancel this pass"),
-    "visitor.confirm_cancel": ("确定要取消 {visitor}（{window}）的访客登记吗？取消后通行码 {code} 不能再用。",
-                               "Cancel the pass for {visitor} ({window})? Code {code} will stop working."),
+    "visitor.confirm_cancel": ("确定要取消 {visitor}（{window}）的访客登记吗？取消后通行码不能再用。",
+                               "Cancel the pass for {visitor} ({window})? Its code will stop working."),
     "visitor.cancel_yes": ("确认取消", "Yes, cancel it"),
     "visitor.cancelled": ("已取消 {visitor}（{window}）的访客登记，通行码 {code} 作废。",
                           "The pass for {visitor} ({window}) is cancelled; code {code} no longer works."),
@@ -71,6 +74,7 @@ _RELATIONS = {
 _PEOPLE = re.compile(r"([0-9０-９]{1,2}|[一二两三四五六七八九十]{1,3})\s*(?:个人|个|位|人|口)")
 _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 CORRECTION = re.compile(r"^(不对|不是|错了|更正|改成|改为|改一下|应该是)")
+NO_CAR = re.compile(r"不开车|没开车|没有车|没车|不用车|步行|走路|走过来|打车|坐地铁|坐公交|地铁|公交|骑车|电动车|no car|on foot|walk")
 NOT_A_NAME = re.compile(r"[0-9０-９]|上午|下午|中午|晚上|早上|凌晨|傍晚|今天|明天|后天|今晚|明晚|周|星期|礼拜|点|几|"
                         r"[一二两三四五六七八九十]+(个|位|人|口)")
 
@@ -195,7 +199,15 @@ def _people(ctx: Context, asked: bool) -> dict[str, Any] | None:
 
 def _plate(ctx: Context, asked: bool) -> dict[str, Any] | None:
     plate = ctx.entity("plate_number")
-    return {"plate": plate} if plate else None
+    if plate:
+        return {"plate": plate, "car": "yes"}
+    if NO_CAR.search(ctx.text) or (asked and ctx.intent == "deny" and ctx.confidence >= 0.6):
+        return {"car": "no"}
+    return None
+
+
+def _ask_car(ctx: Context) -> None:
+    ctx.say("visitor.ask_car", ctx.button("visitor.no_car", payloads.make("f", "nocar")), visitor=ctx.slots["visitor"])
 
 
 def _ask_when(ctx: Context) -> None:
@@ -218,10 +230,14 @@ class Visitor(Form):
         Slot("visitor", _visitor, lambda ctx: ctx.say("visitor.ask_name") and None),
         Slot("start", _window, _ask_when),
         Slot("people", _people, lambda ctx: None, required=lambda ctx: False),
-        Slot("plate", _plate, lambda ctx: None, required=lambda ctx: False),
+        Slot("car", _plate, _ask_car),  # the gate lets a car in only by its plate
     )
 
     def on_payload(self, ctx: Context, payload: Payload) -> bool:
+        if payload.verb == "nocar" and ctx.state.step == "car":
+            ctx.set_slots(car="no")
+            self.advance(ctx)
+            return True
         if payload.verb == "day" and ctx.state.step == "start":
             offset = payload.int_arg()
             if offset is None or offset > 7:
