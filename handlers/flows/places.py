@@ -24,12 +24,15 @@ HOME_WORDS = ("家里", "我家", "屋里", "室内", "家中", "房间", "厨�
 
 # (category code, words) — first match wins; order matters (gas before general pipes).
 CATEGORY_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("gas", ("燃气", "煤气", "天然气", "然气")),
-    ("lift", ("电梯", "电ti", "dianti")),
-    ("access_control", ("门禁", "门锁", "对讲", "可视", "menjin", "刷卡", "门卡", "道闸")),
+    ("gas", ("燃气", "煤气", "天然气", "然气", "gas")),
+    ("lift", ("电梯", "电ti", "dianti", "lift", "elevator")),
+    ("access_control", ("门禁", "门锁", "对讲", "可视", "menjin", "刷卡", "门卡", "道闸", "door lock", "intercom",
+                        "access card")),
     ("plumbing", ("水管", "漏水", "渗水", "下水", "马桶", "堵", "水龙头", "龙头", "地漏", "水表", "水压", "没水",
-                  "停水", "水泵", "暖气", "滴水")),
-    ("electrical", ("电", "灯", "插座", "跳闸", "开关", "停电", "线路", "电表")),
+                  "停水", "水泵", "暖气", "滴水", "leak", "sink", "tap", "pipe", "toilet", "drain", "faucet",
+                  "water")),
+    ("electrical", ("电", "灯", "插座", "跳闸", "开关", "停电", "线路", "电表", "light", "socket", "power",
+                    "switch", "electric")),
 )
 
 _PUBLIC_SPAN = re.compile(

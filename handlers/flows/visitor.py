@@ -75,6 +75,7 @@ _PEOPLE = re.compile(r"([0-9０-９]{1,2}|[一二两三四五六七八九十]{1,
 _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 CORRECTION = re.compile(r"^(不对|不是|错了|更正|改成|改为|改一下|应该是)")
 NO_CAR = re.compile(r"不开车|没开车|没有车|没车|不用车|步行|走路|走过来|打车|坐地铁|坐公交|地铁|公交|骑车|电动车|no car|on foot|walk")
+SHORT_NO = re.compile(r"没有|没|不|不开|没开|不是|否|no|nope", re.I)
 NOT_A_NAME = re.compile(r"[0-9０-９]|上午|下午|中午|晚上|早上|凌晨|傍晚|今天|明天|后天|今晚|明晚|周|星期|礼拜|点|几|"
                         r"[一二两三四五六七八九十]+(个|位|人|口)")
 
@@ -201,7 +202,8 @@ def _plate(ctx: Context, asked: bool) -> dict[str, Any] | None:
     plate = ctx.entity("plate_number")
     if plate:
         return {"plate": plate, "car": "yes"}
-    if NO_CAR.search(ctx.text) or (asked and ctx.intent == "deny" and ctx.confidence >= 0.6):
+    if NO_CAR.search(ctx.text) or (asked and ((ctx.intent == "deny" and ctx.confidence >= 0.6) or SHORT_NO.fullmatch(
+            ctx.text.strip(" 。.!！")))):
         return {"car": "no"}
     return None
 
