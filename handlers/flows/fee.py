@@ -16,7 +16,7 @@ register_texts({
     "fee.arrears": ("🏠 {household} 待缴费用：\n{lines}\n合计：{total}", "🏠 {household} owes:\n{lines}\nTotal: {total}"),
     "fee.arrears_line": ("· {fee}（{periods}）：{computation}", "· {fee_en} ({periods}): {computation}"),
     "fee.all_paid": (
-        "🏠 {household} 的{scope}已全部缴清，谢谢！{last}", "🏠 {household}: {scope_en} all paid, thank you! {last_en}",
+        "🏠 {household} 的{scope}已缴清，没有欠费，谢谢！{last}", "🏠 {household}: {scope_en} all paid, nothing owed. {last_en}",
     ),
     "fee.last_payment": (
         "最近一次缴费：{date} {fee} {amount}（{method}）。", "Last payment: {date} {fee_en} {amount} ({method_en}).",

@@ -44,7 +44,7 @@ def test_places(session: Session, settings: Settings, clock: FrozenClock) -> Non
     buildings = session.scalars(select(Building).order_by(Building.id)).all()
     assert [(b.code, b.name) for b in buildings] == [(str(i), f"{i}号楼") for i in range(1, 7)]
     assert session.scalar(select(func.count()).select_from(Unit)) == 12
-    assert session.scalar(select(func.count()).select_from(Household)) == 6 * 2 * 18 * 2 == 432
+    assert session.scalar(select(func.count()).select_from(Household)) == 6 * 2 * 18 * 4 == 864
 
     h = _household(session, "3-2-1502")
     assert (h.room, h.floor, h.area_m2) == ("1502", 15, Decimal("126"))
@@ -53,7 +53,7 @@ def test_places(session: Session, settings: Settings, clock: FrozenClock) -> Non
     assert [p.phone for p in h.phones] == ["13900321502"]
     low = _household(session, "1-1-0101")
     assert (low.floor, low.area_m2, [p.phone for p in low.phones]) == (1, Decimal("98"), ["13900110101"])
-    assert session.scalar(select(func.count(func.distinct(HouseholdPhone.phone)))) == 432
+    assert session.scalar(select(func.count(func.distinct(HouseholdPhone.phone)))) == 864
 
 
 def test_staff_and_stewards(session: Session, settings: Settings, clock: FrozenClock) -> None:
@@ -89,7 +89,7 @@ def test_bills(session: Session, settings: Settings, clock: FrozenClock) -> None
     assert (rate.fee_type, rate.unit_price, rate.basis) == ("property", Decimal("2.80"), "per_m2")
 
     assert billing_periods(clock.now()) == [f"2026-{m:02d}" for m in range(1, 13)]
-    assert session.scalar(select(func.count()).select_from(Bill)) == 432 * 12
+    assert session.scalar(select(func.count()).select_from(Bill)) == 864 * 12
     assert set(session.scalars(select(Bill.period))) == set(billing_periods(clock.now()))
 
     h = _household(session, "6-1-0801")
@@ -104,9 +104,9 @@ def test_bills(session: Session, settings: Settings, clock: FrozenClock) -> None
     assert session.scalar(select(func.sum(Payment.amount)).where(Payment.household_id == big.id)) == Decimal("4233.60")
 
     # Only building 6 owes anything: 72 households x 3 months.
-    assert session.scalar(select(func.count()).select_from(Bill).where(Bill.paid_amount < Bill.amount)) == 216
-    assert session.scalar(select(func.count()).select_from(Payment)) == 432 * 12 - 216
-    assert session.scalar(select(func.sum(Bill.amount - Bill.paid_amount))) == 36 * 3 * (
+    assert session.scalar(select(func.count()).select_from(Bill).where(Bill.paid_amount < Bill.amount)) == 432
+    assert session.scalar(select(func.count()).select_from(Payment)) == 864 * 12 - 432
+    assert session.scalar(select(func.sum(Bill.amount - Bill.paid_amount))) == 36 * 3 * 2 * (  # 36 floors-and-units x 3 months x two rooms of each size
         Decimal("98") + Decimal("126")
     ) * Decimal("2.8")
 
@@ -140,11 +140,11 @@ def test_idempotent_refresh(session: Session, settings: Settings, clock: FrozenC
     assert again.id == first.id
     assert session.scalar(select(func.count()).select_from(Community)) == 1
     assert session.scalar(select(func.count()).select_from(Staff)) == 15
-    assert session.scalar(select(func.count()).select_from(Household)) == 432
-    assert session.scalar(select(func.count()).select_from(HouseholdPhone)) == 432
+    assert session.scalar(select(func.count()).select_from(Household)) == 864
+    assert session.scalar(select(func.count()).select_from(HouseholdPhone)) == 864
     assert session.scalar(select(func.count()).select_from(TicketCategory)) == len(DEFAULT_CATEGORIES)
-    assert session.scalar(select(func.count()).select_from(Bill)) == 432 * 12
-    assert session.scalar(select(func.count()).select_from(Payment)) == 432 * 12 - 216
+    assert session.scalar(select(func.count()).select_from(Bill)) == 864 * 12
+    assert session.scalar(select(func.count()).select_from(Payment)) == 864 * 12 - 432
     assert _household(session, "2-1-0302").id == h.id
     session.refresh(cs1)
     assert cs1.name == "张敏"

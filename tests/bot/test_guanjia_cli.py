@@ -50,7 +50,7 @@ def test_db_upgrade_then_demo_is_repeatable(runner: CliRunner, env: dict[str, st
     for _ in range(2):
         assert runner.invoke(app, ["demo", "--no-serve"], env=env).exit_code == 0
     with _session(env["GUANJIA_DATABASE_URL"]) as s:
-        assert s.scalar(select(func.count()).select_from(Household)) == 432
+        assert s.scalar(select(func.count()).select_from(Household)) == 864
         assert s.scalar(select(Community.name)) == "和谐家园"
         chats = set(s.scalars(select(ChatIdentity.external_id)))  # the demo's web chats, once each
         assert {"staff:cs1", "staff:tech1", "staff:guard1", "staff:manager", "resident:3-2-1502"} <= chats
