@@ -18,8 +18,8 @@ from handlers import arrival, limits, payloads, policy, registry
 from handlers import flows as _flows  # noqa: F401  (registers every flow)
 from handlers import state as state_store
 from handlers.context import NLU, Context
+from handlers.flows import also, clarify
 from handlers.flows import base as flow_base
-from handlers.flows import clarify
 from handlers.flows.base import Outcome
 from handlers.messages import Inbound, Outbound
 
@@ -150,11 +150,17 @@ class Conversation:
             self._without_text(ctx)
             return
         ctx.parse = self.nlu.parse(ctx.text, reference_time=self._local_now())
+        if also.pending(ctx) and ctx.intent in ("affirm", "deny") and also.answer(ctx, ctx.intent == "affirm"):
+            return
+        parse = ctx.parse
         active = flow_base.get(ctx.state.flow)
         if active is not None:
             self._within_flow(ctx, active)
         else:
             self.route_intent(ctx)
+            if parse and parse.get("requests"):
+                also.note(ctx, parse, ctx.state.flow)
+        also.maybe_offer(ctx)
 
     def _within_flow(self, ctx: Context, active: flow_base.Flow) -> None:
         if policy.is_cancel(ctx):

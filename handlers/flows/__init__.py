@@ -2,6 +2,7 @@
 
 from handlers import texts  # noqa: F401  (first: the catalogue entries flows use)
 from handlers.flows import (  # noqa: F401
+    also,
     bind,
     clarify,
     complaint,

@@ -197,3 +197,13 @@ def test_tickets_per_hour_and_messages_per_minute_are_limited(chat, session_fact
     replies = [uma.say("你好") for _ in range(6)]
     assert "太快" in replies[-1] and "太快" not in replies[0]
     assert "太快" not in chat("staff:cs1").say("我的任务")  # staff are never limited
+
+
+def test_a_long_message_with_two_requests_offers_the_second(chat, session_factory):
+    vic = chat("t-vic")
+    vic.say("帮我绑定 3-2-1502 13900321502")
+    reply = vic.say_confirmed("我家厨房的水管已经漏了三天了，地板都泡坏了，麻烦尽快派师傅来修一下。"
+                              "另外楼下那个保安每天晚上都在岗亭里睡觉，对业主态度也很差，我要投诉他。")
+    assert "工单号" in reply and "一并" in reply
+    assert "工单号" in vic.press("a:yes")
+    assert sorted(t.kind for t in tickets(session_factory)) == ["complaint", "repair"]
