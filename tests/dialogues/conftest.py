@@ -12,14 +12,13 @@ import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import select
 
 from backend.clock import FrozenClock
 from backend.db import make_engine, make_session_factory
@@ -29,6 +28,7 @@ from backend.settings import Settings
 from bot.app import create_app
 from bot.worker import Worker
 from nlu import load_nlu
+from tests.conftest import throwaway_pg_database
 from tests.dialogues.world import TALLY, DialogueWorld
 
 NLU_CACHE = Path(__file__).resolve().parents[2] / "var" / "nlu-cache"
@@ -57,16 +57,8 @@ def _database(db: str, tmp: Path) -> Iterator[str]:
     if db == "sqlite":
         yield f"sqlite:///{tmp / 'dialogues.db'}"
         return
-    name = f"guanjia_dlg_{uuid.uuid4().hex[:10]}"
-    admin: Engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_pg_database("guanjia_dlg") as url:
+        yield url
 
 
 @pytest.fixture(scope="session", params=DATABASES)
