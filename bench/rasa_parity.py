@@ -72,16 +72,18 @@ def main() -> None:
     files = [REPO / "nlu" / "data" / "heldout" / f for f in HELDOUT]
     results: dict[str, dict] = {}
     if not args.builtin_only:
+        import os
+
+        os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")  # nothing leaves the machine
         try:
             import rasa  # noqa: F401
         except ImportError:
             print("rasa_parity: SKIP, rasa is not importable here (Rasa 3.6 needs Python < 3.11 and its own "
                   "environment: pip install 'rasa[jieba]==3.6.21' there and rerun this script)")
             return
-        import os
-
         os.chdir(REPO)
         with tempfile.TemporaryDirectory() as td:
+            os.environ.setdefault("RASA_CACHE_DIRECTORY", str(Path(td) / "cache"))  # not ./.rasa in the repo
             results["rasa"] = score("rasa", train_rasa(Path(td)), files)
     from nlu.builtin import BuiltinNLU
 
