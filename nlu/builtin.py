@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-MODEL_VERSION = "guanjia-nlu-16"
+MODEL_VERSION = "guanjia-nlu-17"
 OOS = "out_of_scope"
 THRESHOLD = 0.3
 MAX_ENTITY_CHARS = 600
@@ -37,6 +37,7 @@ _SENT_RE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*")
 _CLAUSE_RE = re.compile(r"[^，,、\s]+[，,、\s]*")
 _REQUEST_RE = re.compile(r"希望|请|麻烦|建议|要求|能不能|能否|可不可以|可以吗|吗|[?？]|赶紧|尽快|快来|快派|帮忙|帮我|怎么|多少|是否|"
                          r"督促|协调|处理|解决|报名|登记|放行|管管|管一管|给个说法|转人工|绑定|认证|取消")
+EPOCHS = 50  # as accurate as 90 in cross-validation on the long examples, in half the time
 CALIB_EVERY = 5  # one example in five of each intent fits the temperature
 SEGMENT_MIN_TEXT = 24  # shorter messages are one sentence
 RUN_ON_CHARS = 60  # a sentence longer than this is split at commas and spaces
@@ -164,9 +165,9 @@ class BuiltinNLU:
                     held.append(i)
             hs = set(held)
             fit = [i for i in range(len(y)) if i not in hs]
-            self.clf = SoftmaxClassifier.train([X[i] for i in fit], [y[i] for i in fit])
+            self.clf = SoftmaxClassifier.train([X[i] for i in fit], [y[i] for i in fit], epochs=EPOCHS)
             state["temperature"] = self.fit_temperature([examples[i] for i in held])
-        state["clf"] = SoftmaxClassifier.train(X, y)
+        state["clf"] = SoftmaxClassifier.train(X, y, epochs=EPOCHS)
         return cls(state)
 
     def fit_temperature(self, examples: list) -> float:
