@@ -428,8 +428,10 @@ class EntityExtractor:
                 if ch in SMALL_OLD_BAD:
                     continue
                 nxt = t[m.end():m.end() + 1]
-                if nxt in ("子", "孩", "区", "时", "朋", "伙", "学", "吃", "姐", "哥", "年", "序", "段"):
+                if nxt in ("子", "孩", "区", "时", "朋", "伙", "学", "吃", "姐", "哥", "年", "序"):
                     continue
+                if m.start() and t[m.start() - 1] in "一两几这那每半":
+                    continue  # 一小段, 这小块: a measure, not 小 + surname
                 # 小王师傅: title form wins through length
                 out.append(Ent("person_name", m.start(), m.end(), "", 7))
         if self._known_names is not None:
