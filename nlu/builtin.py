@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-MODEL_VERSION = "guanjia-nlu-18"
+MODEL_VERSION = "guanjia-nlu-19"
 OOS = "out_of_scope"
 THRESHOLD = 0.3
 MAX_ENTITY_CHARS = 600
