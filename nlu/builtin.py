@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-MODEL_VERSION = "guanjia-nlu-12"
+MODEL_VERSION = "guanjia-nlu-19"
 OOS = "out_of_scope"
 THRESHOLD = 0.3
 MAX_ENTITY_CHARS = 600
@@ -37,17 +37,18 @@ _SENT_RE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*")
 _CLAUSE_RE = re.compile(r"[^，,、\s]+[，,、\s]*")
 _REQUEST_RE = re.compile(r"希望|请|麻烦|建议|要求|能不能|能否|可不可以|可以吗|吗|[?？]|赶紧|尽快|快来|快派|帮忙|帮我|怎么|多少|是否|"
                          r"督促|协调|处理|解决|报名|登记|放行|管管|管一管|给个说法|转人工|绑定|认证|取消")
+EPOCHS = 50  # as accurate as 90 in cross-validation on the long examples, in half the time
 CALIB_EVERY = 5  # one example in five of each intent fits the temperature
 SEGMENT_MIN_TEXT = 24  # shorter messages are one sentence
 RUN_ON_CHARS = 60  # a sentence longer than this is split at commas and spaces
 SEGMENT_SHARE = 0.5  # weight of the sentence vote against the whole-message reading
 REQUEST_WEIGHT = 1.0  # a sentence with a request phrase (希望, 请, 麻烦, 吗…) counts double
 LAST_WEIGHT = 0.5  # the end of a message counts more
-SECOND_MIN_PROB = 0.5  # a sentence's own intent must be this sure to be offered as a second request
+SECOND_MIN_PROB = 0.6  # a sentence's own intent must be this sure to be offered as a second request
 SEGMENT_MIN_CHARS = 8  # clauses shorter than this join their neighbour
 MAX_SEGMENTS = 8
-CONTENT_INTENTS = ("report_repair", "report_emergency", "file_complaint", "make_suggestion", "register_visitor",
-                   "query_fee", "check_ticket_status", "ask_info", "join_event", "bind_home", "human_agent", "cancel")
+SECOND_INTENTS = ("report_repair", "report_emergency", "file_complaint", "make_suggestion", "register_visitor",
+                  "query_fee", "check_ticket_status", "ask_info", "join_event")
 
 EXTRA_WORDS = ["号楼", "单元", "物业费", "停车费", "报修", "投诉", "漏水", "堵了", "坏了", "师傅", "业主",
                "管家", "工单", "门禁卡", "电梯", "充电桩", "不亮", "没水", "停水", "停电", "渗水"]
@@ -164,9 +165,9 @@ class BuiltinNLU:
                     held.append(i)
             hs = set(held)
             fit = [i for i in range(len(y)) if i not in hs]
-            self.clf = SoftmaxClassifier.train([X[i] for i in fit], [y[i] for i in fit])
+            self.clf = SoftmaxClassifier.train([X[i] for i in fit], [y[i] for i in fit], epochs=EPOCHS)
             state["temperature"] = self.fit_temperature([examples[i] for i in held])
-        state["clf"] = SoftmaxClassifier.train(X, y)
+        state["clf"] = SoftmaxClassifier.train(X, y, epochs=EPOCHS)
         return cls(state)
 
     def fit_temperature(self, examples: list) -> float:
@@ -305,28 +306,37 @@ class BuiltinNLU:
             ranking.insert(0, {"name": OOS, "confidence": conf})
             ranking = ranking[:10]
         out = {"text": text, "intent": dict(ranking[0]), "entities": ents, "intent_ranking": ranking}
-        requests = self._requests(ranking[0]["name"], probs, parts, seg_p)
+        requests = self._requests(ranking[0]["name"], probs, parts, seg_p, text)
         if requests:
             out["requests"] = requests
         return out
 
-    def _requests(self, main: str, probs: np.ndarray, parts: list, seg_p: list[np.ndarray]) -> list[dict]:
-        """Each distinct request of a long message, where a sentence carries one other than the main intent."""
+    def _requests(self, main: str, probs: np.ndarray, parts: list, seg_p: list[np.ndarray],
+                  text: str) -> list[dict]:
+        """The main request and at most one other, when a sentence of a long message asks for something else.
+
+        A second request must be a resident request (not bind_home/human_agent/cancel, which speak for
+        the whole message), sure at sentence level, and its sentence must ask (请, 麻烦, 吗, ？…):
+        background sentences (我是3栋的业主, 电梯坏了好几次) are evidence, not requests."""
         classes = self.clf.classes
-        found: dict[str, dict] = {}
+        main_req = None
+        best = None
         for (_, _, s, e), p in zip(parts, seg_p, strict=True):
             i = int(p.argmax())
-            name = classes[i]
-            if name not in CONTENT_INTENTS or p[i] < SECOND_MIN_PROB:
+            name, conf = classes[i], float(p[i])
+            if name == main:
+                if main_req is None or conf > main_req["sentence_confidence"]:
+                    main_req = {"name": name, "confidence": round(float(probs[i]), 4),
+                                "sentence_confidence": round(conf, 4), "start": s, "end": e}
                 continue
-            if name not in found or p[i] > found[name]["sentence_confidence"]:
-                found[name] = {"name": name, "confidence": round(float(probs[i]), 4),
-                               "sentence_confidence": round(float(p[i]), 4), "start": s, "end": e}
-        if not any(n != main for n in found):
+            if name not in SECOND_INTENTS or conf < SECOND_MIN_PROB or not _REQUEST_RE.search(text[s:e]):
+                continue
+            if best is None or conf > best["sentence_confidence"]:
+                best = {"name": name, "confidence": round(float(probs[i]), 4),
+                        "sentence_confidence": round(conf, 4), "start": s, "end": e}
+        if best is None:
             return []
-        first = found.pop(main, None)
-        rest = sorted(found.values(), key=lambda r: -r["confidence"])
-        return ([first] if first else []) + rest
+        return ([main_req] if main_req else []) + [best]
 
 
 def _clf_text(text: str) -> str:

@@ -91,6 +91,8 @@ NAME_TRIGGERS = ("我叫", "名叫", "名字叫", "名字是", "姓名是", "姓
                  "我妹", "我儿子", "我女儿", "亲戚", "表哥", "表姐", "师傅叫", "叫做", "是我", "找", "叫")
 NAME_STOP = set("来到去的在是会要等明今后下上周这那和跟、，,。！!？? 电手车号师阿先女老小帮过给让说也就还都"
                 "想请把被对从住家里吗呢吧啊呀了着过个点天晚早中午")
+FORM_ANSWER_CHARS = 30
+FORM_SEP_RE = re.compile(r"[\s,，、]+\S")
 SMALL_OLD_BAD = set("区时心孩吃朋友公婆人师家板哥伙姐狗猫鼠车白钱熊方米子实是样年外")
 
 
@@ -426,8 +428,10 @@ class EntityExtractor:
                 if ch in SMALL_OLD_BAD:
                     continue
                 nxt = t[m.end():m.end() + 1]
-                if nxt in ("子", "孩", "区", "时", "朋", "伙", "学", "吃", "姐", "哥", "年", "序", "段"):
+                if nxt in ("子", "孩", "区", "时", "朋", "伙", "学", "吃", "姐", "哥", "年", "序"):
                     continue
+                if m.start() and t[m.start() - 1] in "一两几这那每半":
+                    continue  # 一小段, 这小块: a measure, not 小 + surname
                 # 小王师傅: title form wins through length
                 out.append(Ent("person_name", m.start(), m.end(), "", 7))
         if self._known_names is not None:
@@ -453,6 +457,25 @@ class EntityExtractor:
                                                                                   or not "\u4e00" <= c3 <= "\u9fff"):
                     e += 1
                 out.append(Ent("person_name", s, e, "", 8))
+        out += self._form_name(t)
         for c in out:
             c.value = t[c.start:c.end]
         return out
+
+    def _form_name(self, t: str) -> list[Ent]:
+        """A short form answer that opens with a bare name: 王强 两个人, 张伟 13312345678, 刘芳."""
+        if self._sur_re is None or len(t) > FORM_ANSWER_CHARS:
+            return []
+        sm = self._sur_re.match(t)
+        if not sm:
+            return []
+        e = sm.end()
+        while e < len(t) and e - sm.end() < 2 and "\u4e00" <= t[e] <= "\u9fff" and t[e] not in NAME_STOP:
+            e += 1
+        name = t[:e]
+        rest = t[e:]
+        if e == sm.end() or any(self._word_freq.get(name[:k], 0) > 0 for k in range(2, e + 1)):
+            return []  # a surname alone, or a real word (周末, 高兴, 谢谢你)
+        if rest and not FORM_SEP_RE.match(rest):
+            return []
+        return [Ent("person_name", 0, e, "", 8)]

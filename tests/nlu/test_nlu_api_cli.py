@@ -77,3 +77,14 @@ def test_cli_eval_yaml(nlu, nlu_cache_dir, tmp_path):
     res = CliRunner().invoke(cli_app, ["eval", str(f), "--cache-dir", str(nlu_cache_dir)])
     assert res.exit_code == 0, res.output
     assert "examples: 1" in res.output
+
+
+def test_cli_eval_uncalibrated(nlu, nlu_cache_dir, tmp_path):
+    f = tmp_path / "e.jsonl"
+    f.write_text(json.dumps({"text": "电梯坏了", "intent": "report_repair", "entities": []}, ensure_ascii=False),
+                 encoding="utf-8")
+    runs = [CliRunner().invoke(cli_app, ["eval", str(f), "--cache-dir", str(nlu_cache_dir), *extra])
+            for extra in ([], ["--uncalibrated"])]
+    assert [r.exit_code for r in runs] == [0, 0]
+    eces = [next(line for line in r.output.splitlines() if "ECE" in line) for r in runs]
+    assert eces[0] != eces[1]  # the temperature moves the confidence

@@ -166,3 +166,14 @@ def test_form_answers_are_not_strong_intents(nlu, text):
 
 def test_not_remembering_is_not_cancel(nlu):
     assert nlu.parse("不记得了", REF)["intent"]["name"] not in ("cancel", "report_emergency", "inform")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("王强 两个人", [("person_name", "王强", "王强")]),
+    ("张伟 13312345678", [("person_name", "张伟", "张伟"), ("phone", "13312345678", "13312345678")]),
+    ("周末 两个人", [("datetime", "周末", "2026-11-28")]),
+    ("谢谢你 再见啦", []),
+])
+def test_form_answer_names(nlu, text, expected):
+    # a short form answer may open with a bare name; a real word with a surname's first character is no name
+    assert spans(nlu.parse(text, REF)) == expected
