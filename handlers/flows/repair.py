@@ -82,7 +82,7 @@ def describes_problem(ctx: Context, asked: bool) -> bool:
     text = places.without_address(ctx.text)
     if ctx.entity("facility") and places.says_what(text):
         return True
-    if ctx.intent in PROBLEM_INTENTS and places.says_what(text, ctx.entity("facility")):
+    if ctx.intent in PROBLEM_INTENTS and len(places.substance(text)) >= 2:
         return True
     return asked and ctx.intent not in NOT_A_DESCRIPTION and len(places.substance(text)) >= MIN_DESCRIPTION
 

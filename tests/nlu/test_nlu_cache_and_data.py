@@ -169,6 +169,7 @@ def test_entity_spans_on_rasa_token_boundaries():
     cfg = yaml.safe_load((DATA_DIR.parent / "config.yml").read_text(encoding="utf-8"))
     tok = jieba.Tokenizer()
     for p in sorted((DATA_DIR.parents[1] / cfg["pipeline"][0]["dictionary_path"]).glob("*")):
-        tok.load_userdict(str(p))
+        with p.open("rb") as f:  # jieba leaves a file it opened itself unclosed
+            tok.load_userdict(f)
     bad = misaligned(tok, load_training_dir(DATA_DIR).examples)
     assert [(ex.text, e["entity"]) for ex, e, _ in bad] == []
