@@ -80,7 +80,7 @@ def describes_problem(ctx: Context, asked: bool) -> bool:
     if not ctx.text:
         return False
     text = places.without_address(ctx.text)
-    if ctx.entity("facility") and places.says_what(text):
+    if ctx.entity("facility") and (asked or places.says_what(text)):  # "灯" answers "what is broken?"
         return True
     if ctx.intent in PROBLEM_INTENTS and len(places.substance(text)) >= 2:
         return True
