@@ -150,7 +150,8 @@ class Conversation:
             self._without_text(ctx)
             return
         ctx.parse = self.nlu.parse(ctx.text, reference_time=self._local_now())
-        if also.pending(ctx) and ctx.intent in ("affirm", "deny") and also.answer(ctx, ctx.intent == "affirm"):
+        if also.pending(ctx) and (policy.said_yes(ctx) or policy.said_no(ctx)) \
+                and also.answer(ctx, policy.said_yes(ctx)):
             return
         parse = ctx.parse
         active = flow_base.get(ctx.state.flow)

@@ -97,6 +97,8 @@ def decide(ctx: Context) -> Decision:
         return Decision(None, ("emergency", "repair"))
     if danger(text) and intent in ("report_repair", "file_complaint", "out_of_scope"):
         return Decision("emergency")
+    if intent == "cancel" and confidence < CANCEL and not CHANGED_MIND.search(text):
+        return Decision("smalltalk")  # an unsure "cancel" with nothing open offers to withdraw nothing
     if intent == "inform" and not details(ctx):  # "张阿姨明天来": details with a request after all?
         runner_up = _runner_up(ctx)
         if runner_up is not None:
@@ -188,6 +190,31 @@ def after_not_mine(ctx: Context, active: Flow) -> str | None:
 # A change of mind said in words ("哦不用了 他不来了"); a bare "不用了" may answer a question, so it is not one.
 CHANGED_MIND = re.compile(r"不来了|算了|不要了|不需要了|不报了|不修了|不登记了|不投诉了|不办了|别登记|不用登记|不用报|"
                           r"never ?mind|forget it")
+
+
+YES = re.compile(r"(确认|确定|是的?|对的?|好的?|嗯+|行|可以|没问题|要|需要|当然|ok|okay|yes|yep|sure)+[吧啊呀的了。.!！]*", re.I)
+NO = re.compile(r"(不|不是|不对|不用|不要|不需要|没有|没|别|算了|no|nope)+[了吧啊呀。.!！]*", re.I)
+YES_NO_CONFIDENCE = 0.6
+
+
+def _said(text: str) -> str:
+    return re.sub(r"[\s,，~～]", "", text)
+
+
+def said_yes(ctx: Context) -> bool:
+    """A yes in words ("好的", "确认", "ok"), or a sure affirm parse of words (never a bare "3" or emoji)."""
+    said = _said(ctx.text)
+    if YES.fullmatch(said):
+        return True
+    return ctx.intent == "affirm" and ctx.confidence >= YES_NO_CONFIDENCE and bool(
+        re.search(r"[\u3400-\u9fffA-Za-z]", said)) and not NO.match(said)
+
+
+def said_no(ctx: Context) -> bool:
+    said = _said(ctx.text)
+    if NO.fullmatch(said):
+        return True
+    return ctx.intent == "deny" and ctx.confidence >= YES_NO_CONFIDENCE and bool(re.search(r"[\u3400-\u9fffA-Za-z]", said))
 
 
 def is_cancel(ctx: Context) -> bool:

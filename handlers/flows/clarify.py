@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from backend.catalogue import register as register_texts
-from handlers import payloads
+from handlers import payloads, policy
 from handlers import state as state_store
 from handlers.context import Context
 from handlers.flows.base import REGISTRY, Flow, Outcome, begin, finish, register, start_flow
@@ -27,10 +27,10 @@ class Clarify(Flow):
 
     def step(self, ctx: Context) -> Outcome:
         options = list(ctx.slots.get("options") or [])
-        if ctx.intent == "affirm" and options:
+        if policy.said_yes(ctx) and options:
             _go(ctx, options[0])
             return Outcome.DONE
-        if ctx.intent == "deny":
+        if policy.said_no(ctx):
             finish(ctx, resume=False)
             _again(ctx)
             return Outcome.DONE

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from backend.catalogue import MESSAGES
 from backend.catalogue import register as register_texts
-from handlers import payloads
+from handlers import payloads, policy
 from handlers.context import Context
 from handlers.flows.base import Flow, Outcome, begin, finish
 from handlers.payloads import Payload
@@ -136,7 +136,7 @@ class Form(Flow):
         return Outcome.DONE if ctx.state.flow != self.name else Outcome.HANDLED
 
     def _confirming(self, ctx: Context) -> Outcome:
-        if ctx.intent == "affirm" and not ctx.entities("building"):
+        if policy.said_yes(ctx) and not ctx.entities("building"):
             ctx.set_slots(_confirmed=True)
             return self.advance(ctx)
         if self.fill(ctx, asked=None):  # a correction: show it again

@@ -128,7 +128,7 @@ def _location(ctx: Context, asked: bool) -> dict[str, Any] | None:
         return _bind_first(ctx, wants_home=True)  # a flat named by someone not bound: who are you?
     if household is not None:  # someone else's flat: recorded as written
         return {"location": household.label, "public": True, "household_id": None}
-    if places.mentions_home(ctx.text) or (asked and ctx.intent == "affirm"):
+    if places.mentions_home(ctx.text) or (asked and policy.said_yes(ctx)):
         return _home(own) if own is not None else _bind_first(ctx, wants_home=True)
     if asked and ctx.state.step == "location" and ctx.slots.get("public_asked") and places.has_words(ctx.text):
         return {"location": ctx.text[:200], "public": True, "household_id": None}
@@ -361,8 +361,8 @@ class Emergency(Repair):
             self._from_message(ctx)
             return Outcome.HANDLED
         if ctx.state.step == "repeat":
-            if ctx.intent in ("affirm", "deny"):
-                self._repeat(ctx, again=ctx.intent == "affirm")
+            if policy.said_yes(ctx) or policy.said_no(ctx):
+                self._repeat(ctx, again=policy.said_yes(ctx))
                 return Outcome.HANDLED
             return Outcome.NOT_MINE
         if ctx.state.step != "ask_where":

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 
 from backend.catalogue import register as register_texts
+from handlers import policy
 from handlers import state as state_store
 from handlers.context import Context
 from handlers.flows.base import Flow, Outcome, finish, register
@@ -56,11 +57,11 @@ class Withdraw(Flow):
         if ctx.state.step != "confirm" or kind not in WITHDRAWERS or not item:
             return Outcome.NOT_MINE
         said = re.sub(r"[\s,，。.!！~～]", "", ctx.text)
-        if ctx.intent == "affirm" or YES.fullmatch(said):
+        if policy.said_yes(ctx) or YES.fullmatch(said):
             finish(ctx, resume=False)
             WITHDRAWERS[kind](ctx, int(item))
             return Outcome.DONE
-        if ctx.intent == "deny" or NO.fullmatch(said):
+        if policy.said_no(ctx) or NO.fullmatch(said):
             finish(ctx, resume=False)
             ctx.say("chat.kept")
             return Outcome.DONE
