@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     # Web chat and background work (used by bot/)
     run_worker_in_app: bool = True  # the web process also sweeps deadlines and delivers the outbox
     webchat_poll_seconds: float = 1.5  # how often the /chat page asks for pushed messages
+    delivery_lease_seconds: float = Field(default=60.0, gt=0)  # a delivery claim lives this long unless renewed
+    delivery_batch: int = Field(default=10, ge=1, le=500)  # notifications leased per delivery round
 
     @field_validator("wechat_templates", mode="before")
     @classmethod

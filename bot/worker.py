@@ -27,7 +27,8 @@ class Worker:
         self.settings = settings
         self.dispatcher = Dispatcher(session_factory, clock,
                                      senders if senders is not None else build_senders(settings, session_factory, clock),
-                                     tz=settings.timezone)
+                                     tz=settings.timezone, lease_seconds=settings.delivery_lease_seconds,
+                                     batch=settings.delivery_batch)
         self.stop = threading.Event()
         self._thread: threading.Thread | None = None
 
