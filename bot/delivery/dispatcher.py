@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import time
+import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -75,7 +75,6 @@ class Dispatcher:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.lease_seconds = lease_seconds
         self.batch = batch
-        self._renewed_at = 0.0
 
     def new_claim(self) -> str:
         """A fencing token unique to one round of this worker (fits notification.claimed_by)."""
@@ -87,19 +86,37 @@ class Dispatcher:
         with transaction(self.session_factory) as session:
             claimed = [n.id for n in outbox.claim_due(session, self.clock, claim, limit or self.batch,
                                                       self.lease_seconds)]
-        self._renewed_at = time.monotonic()
-        for note_id in claimed:
-            try:
-                self._deliver(note_id, claim, stats)
-            except LostClaim:
-                log.warning("notification %s was taken over by another worker; leaving it", note_id)
-                stats.lost += 1
-            except Exception:  # one bad row must not stop the others
-                log.exception("delivery of notification %s failed", note_id)
-                with transaction(self.session_factory) as session:
-                    outbox.mark_retry(session, self.clock, note_id, "internal error", 60, MAX_ATTEMPTS, claim=claim)
-                stats.failed += 1
+        if not claimed:
+            return stats
+        stop = threading.Event()
+        heartbeat = threading.Thread(target=self._heartbeat, args=(claim, stop), name="guanjia-lease", daemon=True)
+        heartbeat.start()
+        try:
+            for note_id in claimed:
+                try:
+                    self._deliver(note_id, claim, stats)
+                except LostClaim:
+                    log.warning("notification %s was taken over by another worker; leaving it", note_id)
+                    stats.lost += 1
+                except Exception:  # one bad row must not stop the others
+                    log.exception("delivery of notification %s failed", note_id)
+                    with transaction(self.session_factory) as session:
+                        outbox.mark_retry(session, self.clock, note_id, "internal error", 60, MAX_ATTEMPTS,
+                                          claim=claim)
+                    stats.failed += 1
+        finally:
+            stop.set()
+            heartbeat.join()
         return stats
+
+    def _heartbeat(self, claim: str, stop: threading.Event) -> None:
+        """Renew the whole batch's lease while it is being sent, so a slow send never lets it expire."""
+        while not stop.wait(self.lease_seconds / 3):
+            try:
+                with transaction(self.session_factory) as session:
+                    outbox.renew(session, self.clock, claim, self.lease_seconds)
+            except Exception:  # the next beat or the per-send renewal tries again
+                log.warning("could not renew delivery lease %s", claim, exc_info=True)
 
     def _deliver(self, note_id: int, claim: str, stats: DeliveryStats) -> None:
         with transaction(self.session_factory) as session:
@@ -139,11 +156,9 @@ class Dispatcher:
         """Renew the lease and mark the chat `sending` under our claim; False when it is already finished."""
         key = target.key[:230]
         with transaction(self.session_factory) as session:
+            outbox.renew(session, self.clock, claim, self.lease_seconds)  # the rest of the batch waits too
             if not outbox.renew(session, self.clock, claim, self.lease_seconds, note_id):
                 raise LostClaim
-            if time.monotonic() - self._renewed_at > self.lease_seconds / 3:  # the rest of the batch waits too
-                outbox.renew(session, self.clock, claim, self.lease_seconds)
-                self._renewed_at = time.monotonic()
             now = self.clock.now()
             taken = session.execute(
                 update(Delivery)
