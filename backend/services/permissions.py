@@ -55,6 +55,7 @@ class Perm(StrEnum):
     PHONES_SEE = "phones.see"  # full phone numbers in the REST API
     STAFF_MANAGE = "staff.manage"  # staff records and other people's API tokens
     COMMUNITY_EDIT = "community.edit"  # the community's settings
+    VISITOR_CHECK = "visitor.check"  # verify a visitor's gate code, see today's expected visitors
 
 
 C, OT, OB, OD, UD = (Scope.COMMUNITY, Scope.OWN_TICKET, Scope.OWN_BUILDINGS, Scope.OWN_DEPARTMENT,
@@ -75,6 +76,7 @@ MATRIX: dict[Perm, dict[Profile, frozenset[Scope]]] = {
     Perm.PHONES_SEE: {M: frozenset({C}), CL: frozenset({C}), CS: frozenset({C}), LD: frozenset({C})},
     Perm.STAFF_MANAGE: {M: frozenset({C})},
     Perm.COMMUNITY_EDIT: {M: frozenset({C})},
+    Perm.VISITOR_CHECK: {M: frozenset({C}), LD: frozenset({OD}), AG: frozenset({OD})},  # target: the gate (security)
 }
 
 # An emergency pages security and engineering besides its own department: each of them may take it.
@@ -154,3 +156,8 @@ def of_ticket(session: Session | None, ticket: Ticket, *, paged: bool = False) -
 def of_bind_request(session: Session, request: BindRequest) -> Target:
     building_id = session.scalar(select(Household.building_id).where(Household.id == request.household_id))
     return Target(request.community_id, frozenset({Department.CUSTOMER_SERVICE.value}), _steward(session, building_id))
+
+
+def gate(community_id: int) -> Target:
+    """The community's gate: security's work."""
+    return Target(community_id, frozenset({Department.SECURITY.value}))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import object_session
 
-from backend.domain import OPEN_STATUSES, TRANSITIONS, Action, Department, Role
+from backend.domain import OPEN_STATUSES, TRANSITIONS, Action, Role
 from backend.models import Staff, Ticket
 from backend.services import permissions
 from backend.services.permissions import Perm
@@ -46,4 +46,4 @@ def sees_overdue(staff: Staff) -> str | None:
 
 
 def checks_visitors(staff: Staff) -> bool:
-    return staff.department == Department.SECURITY or staff.role == Role.MANAGER
+    return permissions.allowed(staff, Perm.VISITOR_CHECK, permissions.gate(staff.community_id))
