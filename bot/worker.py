@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.clock import Clock
 from backend.services.sweeper import sweep_once
 from backend.settings import Settings
+from bot import log_safety
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.sender import Sender
 from bot.senders import build_senders
@@ -22,6 +23,7 @@ DELIVERY_POLL_SECONDS = 0.5
 class Worker:
     def __init__(self, session_factory: sessionmaker[Session], clock: Clock, settings: Settings,
                  senders: dict[str, Sender] | None = None) -> None:
+        log_safety.install(settings)  # platform clients log URLs with secrets in them
         self.session_factory = session_factory
         self.clock = clock
         self.settings = settings
