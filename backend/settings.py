@@ -11,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret"}
+MIN_ADMIN_TOKEN_LENGTH = 32
 
 
 class Settings(BaseSettings):
@@ -83,6 +84,14 @@ class Settings(BaseSettings):
             for name in ("admin_token", "secret_key"):
                 if getattr(self, name) in PLACEHOLDER_SECRETS:
                     raise ValueError(f"GUANJIA_{name.upper()} must be set in production")
+            if self.demo_mode:
+                raise ValueError("GUANJIA_DEMO_MODE must be false in production (anyone could chat as anyone)")
+            if len(self.admin_token) < MIN_ADMIN_TOKEN_LENGTH:
+                raise ValueError(f"GUANJIA_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_LENGTH} characters in "
+                                 "production")
+            if self.wechat_token and not self.wechat_encoding_aes_key:
+                # Plain-mode signatures do not cover the body: a captured one could carry another message.
+                raise ValueError("GUANJIA_WECHAT_ENCODING_AES_KEY must be set in production (WeChat safe mode)")
         return self
 
     @property
