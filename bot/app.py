@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.api import api_router
 from backend.api.errors import install_error_handlers
-from backend.api.limits import BodyLimitMiddleware
+from backend.api.limits import BodyLimitMiddleware, InFlightLimitMiddleware
 from backend.clock import Clock, SystemClock
 from backend.db import make_engine, make_session_factory
 from backend.settings import Settings, get_settings
@@ -121,6 +121,7 @@ def create_app(
     app.state.get_conversation = _conversation_getter(app)
 
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(InFlightLimitMiddleware)  # outermost: waiting requests hold no thread
     install_error_handlers(app)
 
     @app.get("/healthz", tags=["ops"])
