@@ -13,6 +13,7 @@ from backend.api.messages import error_body
 MAX_BODY_BYTES = 1024 * 1024  # JSON only: photos travel as URLs, not bytes
 # Requests in flight at once, below the 40 worker threads the server runs sync endpoints on (anyio's default).
 MAX_IN_FLIGHT = 24
+LIMITED_PREFIX = "/api/"
 
 
 class BodyTooLarge(HTTPException):
@@ -72,7 +73,8 @@ class InFlightLimitMiddleware:
         self._slots: asyncio.Semaphore | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        # The REST and web chat API run on worker threads; webhooks answer on the loop within their deadline.
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(LIMITED_PREFIX):
             await self.app(scope, receive, send)
             return
         if self._slots is None:  # made inside the running loop
