@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -35,6 +36,7 @@ KILLS = int(os.environ.get("GUANJIA_TEST_KILLS", "5"))  # more for a longer run
 TOKEN = "123456789:AAkill-test_token"
 PLATFORM_DELAY = 0.04  # seconds a platform takes to answer, after it has the request
 GUANJIA = Path(sys.executable).parent / "guanjia"
+NLU_CACHE = Path(__file__).resolve().parents[2] / "var" / "nlu-cache"
 
 
 @pytest.fixture
@@ -95,11 +97,20 @@ def _arrived(telegram: FakeBotApi, wechat: fake_wechat_api.FakeApi) -> Counter[s
     return counts
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("process", ["worker", "serve"])  # `guanjia worker`, or the server's in-app worker
 def test_kill_9_mid_batch_loses_nothing_and_duplicates_only_sends_in_flight(
-        db_url, session_factory, settings, platforms, tmp_path):
+        process, db_url, session_factory, settings, platforms, tmp_path):
     telegram, wechat = platforms
     ids = _seed(session_factory, settings)
     env = _env(db_url, telegram, wechat.url, tmp_path)
+    env.update({"GUANJIA_RUN_WORKER_IN_APP": "true", "GUANJIA_NLU_CACHE_DIR": str(NLU_CACHE)})
+    kills_wanted = KILLS if process == "worker" else max(1, KILLS // 2)  # a server starts slower
     rng = random.Random(13)
     kills, log = 0, (tmp_path / "worker.log").open("ab")
 
@@ -111,13 +122,16 @@ def test_kill_9_mid_batch_loses_nothing_and_duplicates_only_sends_in_flight(
     deadline = time.monotonic() + 90 + 10 * KILLS + RESIDENTS
     while unsent() and time.monotonic() < deadline:
         before = sum(_arrived(telegram, wechat).values())
-        worker = subprocess.Popen([str(GUANJIA), "worker"], env=env, cwd=tmp_path, stdout=log, stderr=log)
+        command = ["worker"] if process == "worker" else ["serve", "--port", str(_free_port())]
+        worker = subprocess.Popen([str(GUANJIA), *command], env=env, cwd=tmp_path, stdout=log, stderr=log)
         try:
-            if kills < KILLS:
+            if kills < kills_wanted:
                 kill_after = before + rng.randint(2, 12)  # mid-batch: a batch is 5 notifications x 4 chats
                 while sum(_arrived(telegram, wechat).values()) < kill_after and unsent() \
                         and time.monotonic() < deadline:
                     time.sleep(0.005)
+                # half the kills while a request is at the platform, half a little later (in the bookkeeping)
+                time.sleep(rng.choice((0.0, rng.uniform(PLATFORM_DELAY + 0.005, PLATFORM_DELAY + 0.06))))
                 worker.send_signal(signal.SIGKILL)
                 kills += 1
             else:
@@ -128,7 +142,7 @@ def test_kill_9_mid_batch_loses_nothing_and_duplicates_only_sends_in_flight(
             worker.wait(20)
     log.close()
 
-    assert kills == KILLS
+    assert kills == kills_wanted
     assert unsent() == 0, (tmp_path / "worker.log").read_text()[-3000:]
     arrived = _arrived(telegram, wechat)
     expected = {f"{channel}:{chat}" for i in range(RESIDENTS)
@@ -139,7 +153,7 @@ def test_kill_9_mid_batch_loses_nothing_and_duplicates_only_sends_in_flight(
         in_doubt = {d.target: d.in_doubt for d in s.scalars(select(Delivery).where(Delivery.in_doubt > 0))}
         web = Counter(s.scalars(select(ChannelMessage.chat_id).where(ChannelMessage.notification_id.in_(ids),
                                                                      ChannelMessage.channel == "web")))
-    print(f"\n{db_url.split(':')[0]}: {kills} kills, {sum(arrived.values())} platform messages for "
+    print(f"\n{db_url.split(':')[0]}, guanjia {process}: {kills} kills, {sum(arrived.values())} platform messages for "
           f"{len(expected)} chats, lost {len(lost)}, duplicated {sum(duplicated.values())} "
           f"(in doubt: {sum(in_doubt.values())}), web chat rows {sum(web.values())} for {RESIDENTS} chats")
     assert not lost and set(arrived) == expected
