@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     invite_code_ttl_hours: int = 72
     dialogue_idle_minutes: int = 30
     max_message_chars: int = 2000  # longer messages are cut before parsing and storing
+    max_tickets_per_hour: int = Field(10, ge=1)  # per resident, from chat; staff are never limited
+    max_messages_per_minute: int = Field(30, ge=1)  # per chat; more are answered with a request to slow down
+    emergency_repeat_minutes: int = Field(10, ge=0)  # a second emergency this soon is asked about before paging
     chat_threads: int = Field(default=2, ge=1, le=64)  # threads per process handling web chat messages
 
     # Channels (used by bot/)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -17,6 +18,18 @@ from backend.settings import Settings
 from handlers.identity import Who, ensure_resident
 from handlers.messages import Button, Inbound, Outbound
 from handlers.state import ChatState
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_LATIN_WORDS = re.compile(r"[A-Za-z]{2,}")  # "ok" alone stays Chinese; "hello", "thanks", "my tap leaks" do not
+_ENGLISH_ALONE = frozenset({"hello", "hey", "hi", "thanks", "help", "goodbye", "bye"})
+
+
+def written_in(text: str) -> str | None:
+    """"en" for a message in English words with no Chinese in it (answered in English); None otherwise."""
+    if not text or text.startswith("/") or _CJK.search(text):
+        return None
+    words = _LATIN_WORDS.findall(text)
+    return "en" if len(words) >= 2 or (len(words) == 1 and words[0].lower() in _ENGLISH_ALONE) else None
 
 
 class NLU(Protocol):
@@ -35,6 +48,7 @@ class Context:
     text: str = ""
     parse: dict[str, Any] | None = None
     replies: list[Outbound] = field(default_factory=list)
+    must_confirm: bool = False  # the policy was not sure enough to act on this message without asking
 
     # ---- who --------------------------------------------------------------------------------
     @property
@@ -62,7 +76,7 @@ class Context:
     @property
     def lang(self) -> str:
         resident = self.who.resident
-        return self.inbound.lang or (resident.language if resident else "zh") or "zh"
+        return self.inbound.lang or written_in(self.text) or (resident.language if resident else "zh") or "zh"
 
     def resident_actor(self) -> Actor:
         return Actor.of_resident(self.resident)

@@ -14,19 +14,20 @@ from backend.clock import Clock, SystemClock
 from backend.db import transaction
 from backend.errors import DomainError
 from backend.settings import Settings, get_settings
-from handlers import arrival, payloads, registry
+from handlers import arrival, limits, payloads, policy, registry
 from handlers import flows as _flows  # noqa: F401  (registers every flow)
 from handlers import state as state_store
 from handlers.context import NLU, Context
+from handlers.flows import also, clarify
 from handlers.flows import base as flow_base
+from handlers.flows.base import Outcome
 from handlers.messages import Inbound, Outbound
 
 log = logging.getLogger(__name__)
 
-SWITCH_CONFIDENCE = 0.75
-FREE_TEXT_SWITCH_CONFIDENCE = 0.9
-CONTROL_INTENTS = frozenset({"greet", "goodbye", "thank", "affirm", "deny", "cancel", "out_of_scope"})
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\ufeff]")
+RESET_AFTER_FAILURES = 2  # a chat whose messages fail this many times in a row starts over
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202e\ufeff\ud800-\udfff]")
 
 
 def clean_text(text: str, limit: int) -> str:
@@ -85,12 +86,14 @@ class Conversation:
                 self._dispatch(ctx)
             except Exception as err:
                 raise _Failed(err) from err  # the caller rolls the transaction back and comes again
+            self._succeeded(ctx)
         else:
             said, before = len(ctx.replies), state_store.snapshot(state)
             savepoint = session.begin_nested()
             try:
                 self._dispatch(ctx)
                 savepoint.commit()
+                self._succeeded(ctx)
             except Exception as err:  # told to the user, logged when unexpected
                 savepoint.rollback()
                 del ctx.replies[said:]  # what was said about work now undone
@@ -104,14 +107,30 @@ class Conversation:
         if isinstance(err, DomainError):
             ctx.replies.append(Outbound(err.text(ctx.lang)))
             return
-        log.error("conversation failed on %s message from %s", ctx.inbound.channel, ctx.inbound.sender_id[:8],
-                  exc_info=err)
+        log.error("conversation failed on %s message from %s in %s/%s", ctx.inbound.channel,
+                  ctx.inbound.sender_id[:8], ctx.state.flow, ctx.state.step, exc_info=err)
+        failures = int(state_store.memo(ctx.state).get("failures", 0)) + 1
+        state_store.remember(ctx.state, failures=failures)
+        if failures >= RESET_AFTER_FAILURES:  # the state itself may be what fails: start over
+            state_store.clear(ctx.state)
+            state_store.remember(ctx.state, failures=0)
+            from handlers.flows.smalltalk import menu_buttons
+
+            ctx.say("chat.reset", *menu_buttons(ctx), hotline=self.settings.hotline)
+            return
         ctx.say("chat.internal_error", hotline=self.settings.hotline)
+
+    @staticmethod
+    def _succeeded(ctx: Context) -> None:
+        if state_store.memo(ctx.state).get("failures"):
+            state_store.remember(ctx.state, failures=0)
 
     # ---- routing --------------------------------------------------------------------------
 
     def _dispatch(self, ctx: Context) -> None:
         inbound = ctx.inbound
+        if not limits.message_allowed(ctx):
+            return
         if inbound.payload is not None:
             self._on_payload(ctx)
             return
@@ -131,44 +150,58 @@ class Conversation:
             self._without_text(ctx)
             return
         ctx.parse = self.nlu.parse(ctx.text, reference_time=self._local_now())
+        if also.pending(ctx) and ctx.intent in ("affirm", "deny") and also.answer(ctx, ctx.intent == "affirm"):
+            return
+        parse = ctx.parse
         active = flow_base.get(ctx.state.flow)
         if active is not None:
             self._within_flow(ctx, active)
         else:
             self.route_intent(ctx)
+            if parse and parse.get("requests"):
+                also.note(ctx, parse, ctx.state.flow)
+        also.maybe_offer(ctx)
 
     def _within_flow(self, ctx: Context, active: flow_base.Flow) -> None:
-        intent, confidence = ctx.intent, ctx.confidence
-        if intent == "cancel" and confidence >= 0.5:
+        if policy.is_cancel(ctx):
             if active.on_cancel(ctx):
                 return
-            state_store.clear(ctx.state)
+            flow_base.finish(ctx, resume=False)
             ctx.say("chat.cancelled", topic=ctx.t(f"flow.{active.name}"))
             return
-        target = flow_base.BY_INTENT.get(intent)
-        threshold = FREE_TEXT_SWITCH_CONFIDENCE if ctx.state.step in active.free_text_steps else SWITCH_CONFIDENCE
-        switchable = ctx.state.step not in active.locked_steps
-        if switchable and target and target != active.name and intent not in CONTROL_INTENTS \
-                and confidence >= threshold:
-            state_store.push(ctx.state)
-            self.start_flow(ctx, target)
+        target = policy.may_switch(ctx, active)  # only a sure parse pre-empts the form
+        if target is not None:
+            flow_base.suspend(ctx)
+            self._start(ctx, target)
             return
-        if not active.step(ctx):
-            if target and target not in (active.name, "smalltalk"):
-                state_store.push(ctx.state)
-                self.start_flow(ctx, target)
-            else:
+        if active.step(ctx) is not Outcome.NOT_MINE:
+            return
+        if ctx.state.flow == active.name and ctx.state.step not in active.terminal_steps:
+            target = policy.after_not_mine(ctx, active)
+            if target is not None:
+                flow_base.suspend(ctx)
+                self._start(ctx, target)
+                return
+            if ctx.intent in ("greet", "thank", "affirm", "deny", "out_of_scope", "inform") or policy.details(ctx):
                 active.start_prompt(ctx)  # not an answer: ask again
+                return
+        # the form ended, or is done and this is something new: treat it as a fresh message
+        if ctx.state.flow == active.name:
+            flow_base.finish(ctx, resume=False)
+        self.route_intent(ctx)
 
     def route_intent(self, ctx: Context) -> None:
-        target = flow_base.BY_INTENT.get(ctx.intent)
-        if target is None:
-            target = "smalltalk"
-        self.start_flow(ctx, target)
+        decision = policy.decide(ctx)
+        if decision.flow is None:
+            clarify.offer(ctx, decision.choices)
+            return
+        if decision.confirm:
+            ctx.must_confirm = True
+        self._start(ctx, decision.flow)
 
     @staticmethod
-    def start_flow(ctx: Context, name: str) -> None:
-        start_flow(ctx, name)
+    def _start(ctx: Context, name: str) -> None:
+        flow_base.start_flow(ctx, name)
 
     def _on_payload(self, ctx: Context) -> None:
         payload = payloads.parse(ctx.inbound.payload)
@@ -185,14 +218,18 @@ class Conversation:
     def _without_text(self, ctx: Context) -> None:
         kinds = {a.kind for a in ctx.inbound.attachments}
         active = flow_base.get(ctx.state.flow)
-        if active is not None and kinds & {"photo", "document", "location"} and active.step(ctx):
+        if active is not None and kinds & {"photo", "document", "location"} \
+                and active.step(ctx) is not Outcome.NOT_MINE:
+            return
+        if active is not None and not kinds:  # an empty message (a stray character): ask again
+            active.start_prompt(ctx)
             return
         if "voice" in kinds:
             ctx.say("chat.voice_unsupported")
         elif kinds & {"photo", "document", "location"}:
-            start_flow(ctx, "repair")
+            flow_base.start_flow(ctx, "repair")
         else:
-            start_flow(ctx, "smalltalk")
+            flow_base.start_flow(ctx, "smalltalk")
 
     def _local_now(self) -> datetime:
         now = self.clock.now().replace(tzinfo=UTC)
@@ -205,22 +242,6 @@ class _Failed(Exception):
     def __init__(self, error: Exception) -> None:
         super().__init__(str(error))
         self.error = error
-
-
-def start_flow(ctx: Context, name: str) -> None:
-    """Start a flow by name, asking to bind a household first where the flow needs one."""
-    flow = flow_base.REGISTRY[name]
-    if flow.needs_staff and ctx.staff is None:
-        ctx.say("chat.staff_only")
-        return
-    if flow.needs_household and ctx.household is None:
-        state_store.set_flow(ctx.state, name, "start", {"_parse": ctx.parse})
-        state_store.push(ctx.state)
-        ctx.say("bind.needed_first", topic=ctx.t(f"flow.{name}"))
-        flow_base.REGISTRY["bind"].start(ctx)
-        return
-    state_store.set_flow(ctx.state, name, "start", {})
-    flow.start(ctx)
 
 
 def _catalogue(key: str) -> str:

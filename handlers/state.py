@@ -98,14 +98,30 @@ def touch(state: ChatState, clock: Clock, settings: Settings) -> None:
     state.version += 1
 
 
+MEMO = "_memo"  # the chat's memory across flows (counters, locks), carried over by every set_flow
+
+
 def set_flow(state: ChatState, flow: str | None, step: str = "", slots: dict[str, Any] | None = None) -> None:
+    memo = state.slots.get(MEMO)
     state.flow, state.step, state.slots = flow, step, dict(slots or {})
+    if memo:
+        state.slots[MEMO] = memo
+
+
+def memo(state: ChatState) -> dict[str, Any]:
+    """A copy of the chat's memory; write it back with remember()."""
+    return dict(state.slots.get(MEMO) or {})
+
+
+def remember(state: ChatState, **values: Any) -> None:
+    state.slots = {**state.slots, MEMO: {**memo(state), **values}}
 
 
 def push(state: ChatState) -> None:
     """Suspend the current flow (a topic switch) so it can be resumed later."""
     if state.flow:
-        state.stack = [*state.stack[-2:], {"flow": state.flow, "step": state.step, "slots": state.slots}]
+        slots = {k: v for k, v in state.slots.items() if k != MEMO}
+        state.stack = [*state.stack[-2:], {"flow": state.flow, "step": state.step, "slots": slots}]
     set_flow(state, None)
 
 

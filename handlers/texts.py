@@ -17,6 +17,11 @@ register({
         "抱歉，系统暂时出了点问题，请稍后再试。紧急情况请拨打24小时热线 {hotline}。",
         "Sorry, something went wrong. Please try again later. In an emergency call {hotline} (24 h).",
     ),
+    "chat.reset": (
+        "抱歉，刚才的事项处理出了问题，我已重新开始。请再告诉我一次您的需要，紧急情况请拨打 {hotline}。",
+        "Sorry, that went wrong, so I have started over. Please tell me again what you need; "
+        "in an emergency call {hotline}.",
+    ),
     "chat.fallback": ("我在呢，有什么可以帮您？", "I'm here. How can I help?"),
     "chat.stale_button": (
         "这个按钮已失效，请重新选择或直接告诉我您的需要。",
@@ -33,6 +38,11 @@ register({
     "chat.greet": ("您好！我是物业管家，可以帮您报修、投诉建议、登记访客、查询费用和工单进度。",
                    "Hello! I can take repairs, complaints and suggestions, register visitors, "
                    "and answer fee and ticket questions."),
+    "chat.who_am_i": (
+        "我是{community}的物业管家（智能助手），可以帮您报修、紧急求助、投诉建议、访客登记、查询费用和工单进度。需要真人时说「转人工」即可。",
+        "I am the {community} property assistant (a bot). I take repairs, emergencies, complaints and suggestions, "
+        "register visitors, and answer fee and ticket questions. Say \"human\" to reach a person.",
+    ),
     "chat.thank": ("不客气，有需要随时找我！", "You're welcome; I'm here whenever you need."),
     "chat.goodbye": ("再见，祝您生活愉快！", "Goodbye, have a nice day!"),
     "chat.out_of_scope": (
@@ -58,12 +68,16 @@ register({
     "menu.status": ("📋 我的工单", "📋 My tickets"),
     "menu.events": ("🎉 社区活动", "🎉 Events"),
     "menu.bind": ("🏠 绑定房屋", "🏠 Bind my home"),
+    "menu.human": ("🙋 转人工", "🙋 Talk to a person"),
+    "menu.faq": ("💬 咨询", "💬 Question"),
     "menu.tasks": ("🧰 我的任务", "🧰 My tasks"),
     "menu.overdue": ("⏰ 超时工单", "⏰ Overdue"),
     "menu.visitors_today": ("👥 今日访客", "👥 Today's visitors"),
     "button.confirm": ("✅ 确认", "✅ Confirm"),
     "button.cancel": ("✖ 取消", "✖ Cancel"),
     "button.skip": ("跳过", "Skip"),
+    "button.keep": ("不用了", "No, keep it"),
+    "chat.kept": ("好的，保持不变。", "OK, nothing changed."),
     "button.own_home": ("🏠 我家里", "🏠 My home"),
     "button.public_area": ("🏢 公共区域", "🏢 Common area"),
     "flow.smalltalk": ("聊天", "chat"),
@@ -78,4 +92,7 @@ register({
     "flow.faq": ("咨询", "question"),
     "flow.events": ("活动报名", "event sign-up"),
     "flow.staff": ("员工操作", "staff action"),
+    "flow.human": ("人工客服", "talking to a person"),
+    "flow.inform": ("补充信息", "details"),
+    "flow.clarify": ("确认需求", "clarifying"),
 })

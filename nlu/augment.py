@@ -77,10 +77,10 @@ FAULTS = {
     "水管": ["漏水了", "爆了个小口子 在渗水", "接头滴水"], "水龙头": ["关不紧", "拧不动了", "一直滴水"],
     "马桶": ["堵了", "冲不下去", "水箱一直流水"], "下水道": ["堵了", "反味", "下水特别慢"],
     "地漏": ["返水", "反臭味"], "热水器": ["打不着火", "不出热水", "显示故障码"],
-    "燃气灶": ["点不着", "打火没反应"], "空调": ["不制冷", "滴水", "开不了机"], "暖气": ["不热", "片子冰凉"],
+    "燃气灶": ["点不着", "打火没反应"], "空调": ["不制冷", "滴水", "开不了机"], "暖气": ["不热", "摸着冰凉"],
     "电梯": ["坏了", "不动了 里面没人", "门关不上", "异响很大", "按钮失灵"], "门禁": ["刷卡没反应", "开不了门"],
     "单元门": ["关不上", "锁坏了"], "楼道灯": ["不亮", "一直闪"], "声控灯": ["不亮"], "路灯": ["不亮了"],
-    "插座": ["没电", "松了"], "电闸": ["一直跳"], "窗户": ["关不严", "把手坏了"], "防盗门": ["锁坏了"],
+    "插座": ["没电", "松了"], "电闸": ["一直跳"], "窗户": ["关不严", "关不上"], "防盗门": ["锁坏了"],
     "道闸": ["抬不起来"], "充电桩": ["充不进电", "刷卡没反应"], "快递柜": ["打不开"], "油烟机": ["不转了"],
     "排气扇": ["不转"], "晾衣架": ["摇不动"], "可视对讲": ["没声音"], "监控": ["黑屏了"], "门锁": ["坏了"],
 }
@@ -98,6 +98,11 @@ FEE_T = ["{fee}多少钱", "{fee}怎么交", "{fee}交了没有 帮我查一下"
          "{fee}为什么涨了", "{fee}能开发票吗", "{t}交的{fee}怎么没到账", "{fee}在哪交 微信行吗", "{fee}是按什么标准收的"]
 STATUS_T = ["{k}处理到哪了", "{k}怎么还没人来", "查一下{k}的进度", "{k}有人接了吗", "{t}报的修 {k} 还没动静",
             "我的{f}报修 {k} 啥时候来人", "催一下{k}"]
+BIND_T = ["帮我绑定下房子 {a} 手机{ph}", "绑定房屋 {a}", "我是{a}的业主", "认证业主 {a} {ph}", "我是{a}的租户 想绑定一下",
+          "你好 我住{a} 帮我认证一下", "{a} {n} 申请绑定", "我是{a}业主{n} 电话{ph}", "换绑到{a}", "我搬到{a}了 帮我换绑",
+          "业主认证 {a}", "登记房屋 {a} {ph}", "我是{a}的 要绑定房子"]
+INFORM_T = ["{a}", "{a} {ph}", "{ph}", "{t}", "{n} 两个人", "{p}", "{n} {ph}", "{a} {n}", "{n} {t}", "车牌{p}",
+            "{t} {n} 三个人", "电话{ph}", "{a} {n} {ph}", "手机号{ph}", "{t}吧", "是{a}", "{n} {p}"]
 FEES = ["物业费", "停车费", "水费", "电费", "燃气费", "公摊费", "暖气费", "车位费", "装修押金", "维修基金", "滞纳金",
         "垃圾清运费", "物业管理费", "临时停车费", "门禁卡押金", "取暖费", "电梯费", "二次供水费"]
 NAMES = ["王芳", "李强", "张丽", "刘洋", "陈静", "赵磊", "孙阿姨", "周师傅", "吴先生", "郑女士", "小刘", "老张", "黄经理",
@@ -131,11 +136,22 @@ def ticket(r: random.Random) -> str:
     return ent("单号" + rid, "ticket_id", rid)
 
 
+def phone(r: random.Random) -> tuple[str, str]:
+    v = r.choice(["13", "15", "18", "17", "19"]) + "".join(r.choice("0123456789") for _ in range(9))
+    k = r.randrange(6)
+    span = v if k < 3 else f"{v[:3]} {v[3:7]} {v[7:]}" if k == 3 else f"{v[:3]}-{v[3:7]}-{v[7:]}" if k == 4 \
+        else v.translate(FW)
+    return span, v
+
+
 def fill(r: random.Random, t: str) -> str:
     f = r.choice(list(FAULTS))
+    if "被困在{f}" in t or "{f}里有人" in t:
+        f = "电梯"  # people are trapped in lifts, not in corridor lights
     a = dashed(r) if r.random() < 0.12 else address(r)
     ps, pv = plate(r)
-    return t.format(a=a, f=ent(f, "facility"), x=r.choice(FAULTS[f]), g=ent(r.choice(["燃气", "煤气", "天然气"]), "facility"),
+    phs, phv = phone(r) if "{ph}" in t else ("", "")
+    return t.format(ph=ent(phs, "phone", phv), a=a, f=ent(f, "facility"), x=r.choice(FAULTS[f]), g=ent(r.choice(["燃气", "煤气", "天然气"]), "facility"),
                     p=ent(ps, "plate_number", pv), n=ent(r.choice(NAMES), "person_name"),
                     t=ent(r.choice(TIMES), "datetime"), fee=ent(r.choice(FEES), "fee_type"), k=ticket(r))
 
@@ -143,7 +159,8 @@ def fill(r: random.Random, t: str) -> str:
 def main() -> None:
     r = random.Random(20261123)
     plan = [("report_repair", REPAIR_T, 110), ("report_emergency", EMERG_T, 40), ("file_complaint", COMPLAINT_T, 45),
-            ("register_visitor", VISIT_T, 60), ("query_fee", FEE_T, 60), ("check_ticket_status", STATUS_T, 40)]
+            ("register_visitor", VISIT_T, 60), ("query_fee", FEE_T, 60), ("check_ticket_status", STATUS_T, 40),
+            ("bind_home", BIND_T, 45), ("inform", INFORM_T, 70)]
     lines = ['version: "3.1"', "nlu:"]
     for intent, temps, n in plan:
         seen: set[str] = set()

@@ -13,8 +13,9 @@ from datetime import datetime
 from pathlib import Path
 
 import jieba
+import numpy as np
 
-from .classifier import SoftmaxClassifier, featurize, prepare
+from .classifier import SoftmaxClassifier, digit_runs, featurize_core, featurize_edges, prepare, softmax
 from .entities import ENTITY_NAMES, EntityExtractor, Lexicon
 from .rasa_yaml import TrainingData, load_training_dir
 from .textnorm import lower_ascii, normalize
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-MODEL_VERSION = "guanjia-nlu-7"
+MODEL_VERSION = "guanjia-nlu-12"
 OOS = "out_of_scope"
 THRESHOLD = 0.3
 MAX_ENTITY_CHARS = 600
@@ -31,6 +32,22 @@ CLF_CHARS = 150
 JIEBA_WORDS = 60000
 _CONTENT_RE = re.compile(r"[0-9A-Za-z\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_TOKEN_RE = re.compile(r"[a-z]{2,}")
+# a long message is also read sentence by sentence: its point (and a second request) is often in one sentence
+_SENT_RE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*")
+_CLAUSE_RE = re.compile(r"[^，,、\s]+[，,、\s]*")
+_REQUEST_RE = re.compile(r"希望|请|麻烦|建议|要求|能不能|能否|可不可以|可以吗|吗|[?？]|赶紧|尽快|快来|快派|帮忙|帮我|怎么|多少|是否|"
+                         r"督促|协调|处理|解决|报名|登记|放行|管管|管一管|给个说法|转人工|绑定|认证|取消")
+CALIB_EVERY = 5  # one example in five of each intent fits the temperature
+SEGMENT_MIN_TEXT = 24  # shorter messages are one sentence
+RUN_ON_CHARS = 60  # a sentence longer than this is split at commas and spaces
+SEGMENT_SHARE = 0.5  # weight of the sentence vote against the whole-message reading
+REQUEST_WEIGHT = 1.0  # a sentence with a request phrase (希望, 请, 麻烦, 吗…) counts double
+LAST_WEIGHT = 0.5  # the end of a message counts more
+SECOND_MIN_PROB = 0.5  # a sentence's own intent must be this sure to be offered as a second request
+SEGMENT_MIN_CHARS = 8  # clauses shorter than this join their neighbour
+MAX_SEGMENTS = 8
+CONTENT_INTENTS = ("report_repair", "report_emergency", "file_complaint", "make_suggestion", "register_visitor",
+                   "query_fee", "check_ticket_status", "ask_info", "join_event", "bind_home", "human_agent", "cancel")
 
 EXTRA_WORDS = ["号楼", "单元", "物业费", "停车费", "报修", "投诉", "漏水", "堵了", "坏了", "师傅", "业主",
                "管家", "工单", "门禁卡", "电梯", "充电桩", "不亮", "没水", "停水", "停电", "渗水"]
@@ -120,23 +137,53 @@ class BuiltinNLU:
         self.extractor = EntityExtractor(self.lexicon, self._py, state["jieba_freq"],
                                          lambda s: tok.cut(s, HMM=False))
         self.threshold = THRESHOLD
+        self.temperature: float = state.get("temperature", 1.0)
 
     # ------------------------------------------------------------------ training / cache
     @classmethod
-    def train(cls, data_dir: Path = DATA_DIR) -> BuiltinNLU:
+    def train(cls, data_dir: Path = DATA_DIR, *, calibrate: bool = True,
+              exclude: set[int] | None = None) -> BuiltinNLU:
+        """Train on nlu/data; `exclude` drops examples by index (cross-validation only)."""
         td = load_training_dir(data_dir)
         lex = build_lexicon(td)
         domain = set(EXTRA_WORDS) | lex.facility | lex.fee_type | set(lex.person_title)
         freq, total = _jieba_freq(domain)
         state = {"version": MODEL_VERSION, "lexicon": lex, "jieba_freq": freq, "jieba_total": total,
-                 "pinyin": _pinyin_map(), "clf": None}
+                 "pinyin": _pinyin_map(), "clf": None, "temperature": 1.0}
         self = cls.__new__(cls)
         self.__init__({**state, "clf": SoftmaxClassifier(["x"], {}, None, None)})  # type: ignore[arg-type]
-        X = [self._features(ex.text) for ex in td.examples]
-        y = [ex.intent for ex in td.examples]
-        clf = SoftmaxClassifier.train(X, y)
-        state["clf"] = clf
+        examples = [ex for i, ex in enumerate(td.examples) if not exclude or i not in exclude]
+        X = [self._features(ex.text) for ex in examples]
+        y = [ex.intent for ex in examples]
+        if calibrate:
+            # temperature fitted on every CALIB_EVERY-th example of each intent, held out from a first model
+            held, seen = [], {}
+            for i, lab in enumerate(y):
+                seen[lab] = seen.get(lab, 0) + 1
+                if seen[lab] % CALIB_EVERY == 0:
+                    held.append(i)
+            hs = set(held)
+            fit = [i for i in range(len(y)) if i not in hs]
+            self.clf = SoftmaxClassifier.train([X[i] for i in fit], [y[i] for i in fit])
+            state["temperature"] = self.fit_temperature([examples[i] for i in held])
+        state["clf"] = SoftmaxClassifier.train(X, y)
         return cls(state)
+
+    def fit_temperature(self, examples: list) -> float:
+        """The temperature that minimises the negative log-likelihood of the parse's final probabilities."""
+        cidx = {c: i for i, c in enumerate(self.clf.classes)}
+        rows = []
+        for ex in examples:
+            if ex.intent not in cidx:
+                continue
+            ents = self.extractor.extract(normalize(ex.text[:MAX_ENTITY_CHARS]), datetime(2026, 1, 1))
+            rows.append((self._intent_logits(ex.text, ents), cidx[ex.intent]))
+        best, best_nll = 1.0, float("inf")
+        for t in np.geomspace(0.25, 4.0, 49):
+            nll = -sum(np.log(max(float(self._combine(z, parts, t)[0][g]), 1e-9)) for (z, parts), g in rows)
+            if nll < best_nll:
+                best, best_nll = float(t), nll
+        return best
 
     @classmethod
     def load_or_train(cls, cache_dir: Path | None = None, data_dir: Path = DATA_DIR) -> BuiltinNLU:
@@ -169,15 +216,67 @@ class BuiltinNLU:
         py = self._py
         return " ".join(py[c] for c in s if c in py)
 
-    def _features(self, text: str, ent_types: list[str] | None = None) -> list[str]:
-        t = prepare(lower_ascii(normalize(text)))
+    def _core(self, text: str) -> list[str]:
+        nt = normalize(text)
+        t = prepare(lower_ascii(nt))
         words = self._tok.cut(t, HMM=len(t) <= 80)  # the HMM is slow on long unknown runs
+        feats = featurize_core(t, words, self._pinyin)
+        feats.extend("pp:" + m.group(0) for m in _LATIN_TOKEN_RE.finditer(t))
+        feats.extend(digit_runs(nt))
+        return feats
+
+    def _edges(self, text: str) -> list[str]:
+        return featurize_edges(prepare(lower_ascii(normalize(text))))
+
+    def _features(self, text: str, ent_types: list[str] | None = None) -> list[str]:
+        """Features of a whole message (training and parsing alike)."""
         if ent_types is None:
             ents = self.extractor.extract(normalize(text[:MAX_ENTITY_CHARS]), datetime(2026, 1, 1))
             ent_types = [e["entity"] for e in ents]
-        feats = featurize(t, words, self._pinyin, ent_types)
-        feats.extend("pp:" + m.group(0) for m in _LATIN_TOKEN_RE.finditer(t))
-        return feats
+        return self._read(_clf_text(text), [(t, 0) for t in ent_types])[0]
+
+    def _read(self, text: str, ents: list[tuple[str, int]]) -> tuple[list[str], list[tuple[list[str], int, int]]]:
+        """Whole-message features, and per sentence of a long message its features and span.
+
+        A long message's core features are the union of its sentences' (punctuation already cuts
+        n-grams), so reading it sentence by sentence costs little more than reading it once."""
+        spans = segments(text)
+        ent_feats = ["e:" + name for name, _ in ents]
+        if not spans:
+            return self._edges(text) + self._core(text) + ent_feats, []
+        whole = self._edges(text) + ent_feats
+        segs = []
+        for s, e in spans:
+            core = self._core(text[s:e])
+            whole.extend(core)
+            seg_ents = ["e:" + name for name, pos in ents if s <= pos < e]
+            segs.append((self._edges(text[s:e]) + core + seg_ents, s, e))
+        return whole, segs
+
+    def _intent_logits(self, text: str, ents: list[dict]) -> tuple[np.ndarray, list[tuple[np.ndarray, float, int, int]]]:
+        """Logits of the whole message, and of each sentence of a long one with its weight and span."""
+        clf_text = _clf_text(text)
+        marks = [(e["entity"], e["start"]) for e in ents]
+        whole, segs = self._read(clf_text, marks)
+        if clf_text is not text:  # very long: sentences of the full text for the second request
+            segs = [(self._edges(text[s:e]) + self._core(text[s:e])
+                     + ["e:" + n for n, p in marks if s <= p < e], s, e) for s, e in segments(text)]
+        z = self.clf.logits(whole)
+        parts = []
+        for i, (feats, s, e) in enumerate(segs):
+            seg = text[s:e]
+            w = 1.0 + (REQUEST_WEIGHT if _REQUEST_RE.search(seg) else 0.0) + (LAST_WEIGHT if i == len(segs) - 1 else 0.0)
+            parts.append((self.clf.logits(feats), w, s, e))
+        return z, parts
+
+    def _combine(self, z: np.ndarray, parts: list, temperature: float) -> tuple[np.ndarray, list[np.ndarray]]:
+        p = softmax(z / temperature)
+        if not parts:
+            return p, []
+        seg_p = [softmax(zs / temperature) for zs, _, _, _ in parts]
+        ws = np.array([w for _, w, _, _ in parts])
+        mix = (np.stack(seg_p) * ws[:, None]).sum(axis=0) / ws.sum()
+        return (1.0 - SEGMENT_SHARE) * p + SEGMENT_SHARE * mix, seg_p
 
     def parse(self, text: str, reference_time: datetime | None = None) -> dict:
         if not isinstance(text, str):
@@ -194,18 +293,71 @@ class BuiltinNLU:
             rest = [{"name": c, "confidence": 0.0} for c in self.clf.classes if c != OOS][:9]
             ranking = [{"name": OOS, "confidence": 1.0}, *rest]
             return {"text": text, "intent": dict(ranking[0]), "entities": ents, "intent_ranking": ranking}
-        clf_text = text if len(text) <= 2 * CLF_CHARS else text[:CLF_CHARS] + " " + text[-CLF_CHARS:]
-        feats = self._features(clf_text, [e["entity"] for e in ents])
-        probs = self.clf.scores(feats)
+        z, parts = self._intent_logits(text, ents)
+        probs, seg_p = self._combine(z, parts, self.temperature)
+        classes = self.clf.classes
         order = probs.argsort()[::-1]
-        ranking = [{"name": self.clf.classes[i], "confidence": round(float(probs[i]), 4)} for i in order[:10]]
+        ranking = [{"name": classes[i], "confidence": round(float(probs[i]), 4)} for i in order[:10]]
         top = ranking[0]
         if top["confidence"] < self.threshold and top["name"] != OOS:
             conf = round(1.0 - top["confidence"], 4)
             ranking = [r for r in ranking if r["name"] != OOS]
             ranking.insert(0, {"name": OOS, "confidence": conf})
             ranking = ranking[:10]
-        return {"text": text, "intent": dict(ranking[0]), "entities": ents, "intent_ranking": ranking}
+        out = {"text": text, "intent": dict(ranking[0]), "entities": ents, "intent_ranking": ranking}
+        requests = self._requests(ranking[0]["name"], probs, parts, seg_p)
+        if requests:
+            out["requests"] = requests
+        return out
+
+    def _requests(self, main: str, probs: np.ndarray, parts: list, seg_p: list[np.ndarray]) -> list[dict]:
+        """Each distinct request of a long message, where a sentence carries one other than the main intent."""
+        classes = self.clf.classes
+        found: dict[str, dict] = {}
+        for (_, _, s, e), p in zip(parts, seg_p, strict=True):
+            i = int(p.argmax())
+            name = classes[i]
+            if name not in CONTENT_INTENTS or p[i] < SECOND_MIN_PROB:
+                continue
+            if name not in found or p[i] > found[name]["sentence_confidence"]:
+                found[name] = {"name": name, "confidence": round(float(probs[i]), 4),
+                               "sentence_confidence": round(float(p[i]), 4), "start": s, "end": e}
+        if not any(n != main for n in found):
+            return []
+        first = found.pop(main, None)
+        rest = sorted(found.values(), key=lambda r: -r["confidence"])
+        return ([first] if first else []) + rest
+
+
+def _clf_text(text: str) -> str:
+    return text if len(text) <= 2 * CLF_CHARS else text[:CLF_CHARS] + " " + text[-CLF_CHARS:]
+
+
+def segments(text: str) -> list[tuple[int, int]]:
+    """Sentence spans of a long message (clauses of a long run-on one); [] for a short message."""
+    if len(text) < SEGMENT_MIN_TEXT:
+        return []
+    pieces: list[tuple[int, int]] = []
+    for m in _SENT_RE.finditer(text):
+        s, e = m.start(), m.end()
+        if e - s > RUN_ON_CHARS:
+            pieces.extend((s + c.start(), s + c.end()) for c in _CLAUSE_RE.finditer(text[s:e]))
+        else:
+            pieces.append((s, e))
+    merged: list[tuple[int, int]] = []
+    for s, e in pieces:
+        if merged and merged[-1][1] - merged[-1][0] < SEGMENT_MIN_CHARS:
+            merged[-1] = (merged[-1][0], e)
+        else:
+            merged.append((s, e))
+    if len(merged) > 1 and merged[-1][1] - merged[-1][0] < SEGMENT_MIN_CHARS:
+        s, e = merged.pop()
+        merged[-1] = (merged[-1][0], e)
+    if len(merged) < 2:
+        return []
+    if len(merged) > MAX_SEGMENTS:  # keep the opening and the end, where the request usually is
+        merged = merged[:2] + merged[-(MAX_SEGMENTS - 2):]
+    return merged
 
 
 __all__ = ["ENTITY_NAMES", "BuiltinNLU"]

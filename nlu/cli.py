@@ -49,13 +49,17 @@ def train(cache_dir: Path = typer.Option(None, "--cache-dir"),
 def eval_(file: Path, cache_dir: Path = typer.Option(None, "--cache-dir"),
           nlu_spec: str = typer.Option(None, "--nlu"),
           errors: int = typer.Option(0, "--errors", help="print this many errors"),
-          as_json: bool = typer.Option(False, "--json")) -> None:
-    """Evaluate on a Rasa YAML file/folder or a JSONL file (text, intent, entities, style)."""
+          as_json: bool = typer.Option(False, "--json"),
+          uncalibrated: bool = typer.Option(False, "--uncalibrated",
+                                            help="built-in engine: report with temperature 1 (before calibration)")) -> None:
+    """Evaluate on a Rasa YAML file/folder or a JSONL file; prints a reliability diagram and the ECE."""
     from . import load_nlu
     from .evaluate import evaluate, format_report
     from .rasa_yaml import load_examples
 
     nlu = load_nlu(nlu_spec or os.environ.get("GUANJIA_NLU", "builtin"), cache_dir=_cache_dir(cache_dir))
+    if uncalibrated and hasattr(nlu, "temperature"):
+        nlu.temperature = 1.0
     rep = evaluate(nlu, load_examples(file))
     if as_json:
         typer.echo(json.dumps({k: v for k, v in rep.items() if k != "errors"}, ensure_ascii=False, indent=2))

@@ -426,7 +426,7 @@ class EntityExtractor:
                 if ch in SMALL_OLD_BAD:
                     continue
                 nxt = t[m.end():m.end() + 1]
-                if nxt in ("子", "孩", "区", "时", "朋", "伙", "学", "吃", "姐", "哥", "年"):
+                if nxt in ("子", "孩", "区", "时", "朋", "伙", "学", "吃", "姐", "哥", "年", "序", "段"):
                     continue
                 # 小王师傅: title form wins through length
                 out.append(Ent("person_name", m.start(), m.end(), "", 7))

@@ -18,12 +18,20 @@ def evaluate(nlu: NLU, examples: list[Example]) -> dict:
     style_tot: Counter[str] = Counter()
     style_ok: Counter[str] = Counter()
     errors = []
+    confs: list[float] = []
+    also_tot = also_rank = also_req = 0
     for ex in examples:
         ref = None
         if ex.metadata and ex.metadata.get("reference_time"):
             ref = datetime.fromisoformat(ex.metadata["reference_time"])
         r = nlu.parse(ex.text, ref)
         pred = r["intent"]["name"]
+        confs.append(float(r["intent"]["confidence"]))
+        for also in (ex.metadata or {}).get("also", []):
+            # a second request: is it offered (top 3 of the ranking, or the optional "requests" key)?
+            also_tot += 1
+            also_rank += also in [x["name"] for x in r["intent_ranking"][:3]]
+            also_req += also in [x["name"] for x in r.get("requests", [])]
         y_true.append(ex.intent)
         y_pred.append(pred)
         if ex.style:
@@ -67,7 +75,26 @@ def evaluate(nlu: NLU, examples: list[Example]) -> dict:
         "entity_micro": micro,
         "per_style": {s: {"n": style_tot[s], "accuracy": style_ok[s] / style_tot[s]} for s in sorted(style_tot)},
         "errors": errors,
+        "reliability": reliability(confs, [t == p for t, p in zip(y_true, y_pred, strict=True)]),
+        "second_request": {"n": also_tot, "in_top3": also_rank, "in_requests": also_req},
     }
+
+
+def reliability(confs: list[float], correct: list[bool], bins: int = 10) -> dict:
+    """Confidence bins against accuracy, and the expected calibration error (ECE)."""
+    rows = []
+    ece = 0.0
+    n = len(confs)
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        idx = [i for i, c in enumerate(confs) if lo <= c < hi or (b == bins - 1 and c == 1.0)]
+        if not idx:
+            continue
+        conf = sum(confs[i] for i in idx) / len(idx)
+        acc = sum(correct[i] for i in idx) / len(idx)
+        ece += len(idx) / n * abs(acc - conf)
+        rows.append({"lo": lo, "hi": hi, "n": len(idx), "confidence": conf, "accuracy": acc})
+    return {"bins": rows, "ece": ece}
 
 
 def _prf(tp: int, fp: int, fn: int) -> dict:
@@ -98,6 +125,18 @@ def format_report(rep: dict, *, show_errors: int = 0) -> str:
         lines += ["", f"{'style':22} {'acc':>6} {'n':>5}"]
         for s, m in rep["per_style"].items():
             lines.append(f"{s:22} {m['accuracy']:6.3f} {m['n']:5d}")
+    rel = rep.get("reliability")
+    if rel and rel["bins"]:
+        lines += ["", "reliability (confidence of the top intent vs accuracy):",
+                  f"  {'bin':11} {'n':>5} {'conf':>6} {'acc':>6}"]
+        for b in rel["bins"]:
+            bar = "#" * round(b["accuracy"] * 20)
+            lines.append(f"  {b['lo']:.1f}-{b['hi']:.1f}   {b['n']:5d} {b['confidence']:6.3f} {b['accuracy']:6.3f} {bar}")
+        lines.append(f"  ECE: {rel['ece']:.4f}")
+    sr = rep.get("second_request")
+    if sr and sr["n"]:
+        lines.append(f"second requests: {sr['n']}, in top 3 of intent_ranking: {sr['in_top3']}, "
+                     f"in 'requests': {sr['in_requests']}")
     if show_errors:
         lines += ["", "errors:"]
         for e in rep["errors"][:show_errors]:

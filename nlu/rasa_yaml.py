@@ -155,7 +155,7 @@ def load_jsonl(path: Path) -> list[Example]:
         except json.JSONDecodeError as exc:
             raise DataError(f"{path}:{n}: {exc}") from exc
         out.append(Example(obj["text"], obj["intent"], list(obj.get("entities", [])), obj.get("style"),
-                           {k: v for k, v in obj.items() if k in ("reference_time",)} or None))
+                           {k: v for k, v in obj.items() if k in ("reference_time", "also")} or None))
     return out
 
 

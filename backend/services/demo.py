@@ -3,6 +3,10 @@
 `seed_demo` creates it or refreshes it in place. Places and staff are matched by their codes and
 logins, so residents' bindings, chat identities and tickets survive a refresh; the property-fee
 bills and their payments are rebuilt for the 12 months ending with the current month.
+
+In demo mode it also opens the web chats the /chat page switches between: every staff member's
+(`staff:<login>`) and two bound residents' (`resident:3-2-1502`, `resident:6-1-0801`), so what is
+pushed to them waits in their chat before the page is first opened.
 """
 
 from __future__ import annotations
@@ -16,7 +20,19 @@ from sqlalchemy.orm import Session
 
 from backend.clock import Clock
 from backend.domain import Department, Role
-from backend.models import Bill, Building, Community, FeeRate, Household, HouseholdPhone, Payment, Staff, Unit
+from backend.models import (
+    Bill,
+    Building,
+    ChatIdentity,
+    Community,
+    FeeRate,
+    Household,
+    HouseholdPhone,
+    Payment,
+    Resident,
+    Staff,
+    Unit,
+)
 from backend.services.categories import seed_categories
 from backend.services.events import seed_demo_events
 from backend.services.faq import seed_demo_faq
@@ -28,7 +44,7 @@ DEMO_ADDRESS = "示范市和谐路 88 号"
 BUILDINGS = tuple(str(b) for b in range(1, 7))
 UNITS = ("1", "2")
 FLOORS = range(1, 19)
-ROOMS = {"01": Decimal("98"), "02": Decimal("126")}  # room suffix -> area in m²
+ROOMS = {"01": Decimal("98"), "02": Decimal("126"), "03": Decimal("98"), "04": Decimal("126")}  # suffix -> m²
 PROPERTY_FEE = "property"
 PROPERTY_RATE = Decimal("2.80")  # 元 per m² per month
 BILLED_MONTHS = 12
@@ -73,6 +89,35 @@ DEMO_STAFF: tuple[StaffSpec, ...] = (
 # Building stewards (管家): cs1 looks after buildings 1–3, cs2 after 4–6.
 STEWARDS = {"1": "cs1", "2": "cs1", "3": "cs1", "4": "cs2", "5": "cs2", "6": "cs2"}
 
+# The web chats that exist from the start in demo mode. A staff member's id is the one the
+# conversation treats as that staff member in demo mode (handlers.identity.DEMO_STAFF_PREFIX).
+WEB_CHANNEL = "web"
+WEB_STAFF_PREFIX = "staff:"
+WEB_RESIDENT_PREFIX = "resident:"
+
+
+@dataclass(frozen=True)
+class DemoResident:
+    household: str
+    name: str
+    relation: str
+    tag: str  # what the demo page says about them: bound, arrears
+
+
+# Bound residents to chat as: one of a paid-up home, one of a home in arrears (building 6).
+DEMO_RESIDENTS: tuple[DemoResident, ...] = (
+    DemoResident("3-2-1502", "陈晓梅", "owner", "bound"),
+    DemoResident("6-1-0801", "林志强", "owner", "arrears"),
+)
+
+
+def web_staff_id(login: str) -> str:
+    return WEB_STAFF_PREFIX + login
+
+
+def web_resident_id(household: str) -> str:
+    return WEB_RESIDENT_PREFIX + household
+
 
 def household_label(building: str, unit: str, room: str) -> str:
     return f"{building}-{unit}-{room}"
@@ -113,6 +158,8 @@ def seed_demo(session: Session, settings: Settings, clock: Clock) -> Community:
     _bills(session, community.id, households, now)
     seed_demo_faq(session, community, now)
     seed_demo_events(session, community, now)
+    if settings.demo_mode:  # ids anyone may claim in demo mode; never made outside it
+        _web_chats(session, community.id, staff, households, now)
     session.flush()
     return community
 
@@ -214,6 +261,39 @@ def _households(session: Session, community_id: int, buildings: dict[str, Buildi
     if new_phones:
         session.execute(insert(HouseholdPhone), new_phones)
     return {label: have[label] for label in wanted}
+
+
+def _web_chats(session: Session, community_id: int, staff: dict[str, Staff],
+               households: dict[str, tuple[int, Decimal]], now: datetime) -> None:
+    """Every staff member's web chat and the demo residents' (bound to their homes), made or refreshed."""
+    existing = {i.external_id: i for i in session.scalars(select(ChatIdentity).where(
+        ChatIdentity.community_id == community_id, ChatIdentity.channel == WEB_CHANNEL,
+        ChatIdentity.external_id.startswith(WEB_STAFF_PREFIX) | ChatIdentity.external_id.startswith(
+            WEB_RESIDENT_PREFIX)))}
+
+    def identity(external_id: str, display_name: str) -> ChatIdentity:
+        found = existing.get(external_id)
+        if found is None:
+            found = ChatIdentity(community_id=community_id, channel=WEB_CHANNEL, external_id=external_id,
+                                 created_at=now)
+            session.add(found)
+        found.display_name, found.unreachable = display_name, False
+        return found
+
+    for spec in DEMO_STAFF:
+        chat = identity(web_staff_id(spec.login), spec.name)
+        chat.staff_id, chat.resident_id = staff[spec.login].id, None
+    for person in DEMO_RESIDENTS:
+        chat = identity(web_resident_id(person.household), person.name)
+        resident = session.get(Resident, chat.resident_id) if chat.resident_id is not None else None
+        if resident is None:
+            resident = Resident(community_id=community_id, created_at=now)
+            session.add(resident)
+        label = person.household
+        resident.household_id, resident.phone = households[label][0], registered_phone(*label.split("-"))
+        resident.name, resident.relation, resident.bound_at = person.name, person.relation, resident.bound_at or now
+        session.flush()
+        chat.resident_id, chat.staff_id = resident.id, None
 
 
 def _unit_ids(session: Session, community_id: int) -> dict[tuple[str, str], int]:

@@ -69,12 +69,15 @@ def to_utc(dt: datetime, tz: str) -> datetime:
     return dt.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC).replace(tzinfo=None)
 
 
-def window_label(p: VisitorPass, tz: str) -> str:
-    """12-02 13:00–18:00 (or with both dates when it spans days)."""
+def window_label(p: VisitorPass, tz: str, lang: str = "zh") -> str:
+    """12月2日 下午1:00–下午6:00 (with both dates when it spans days), as people read times."""
+    from backend.services.ticket_format import spoken_time
+
     start, end = local(p.valid_from, tz), local(p.valid_until, tz)
     if start.date() == end.date():
-        return f"{start:%m-%d %H:%M}–{end:%H:%M}"
-    return f"{start:%m-%d %H:%M}–{end:%m-%d %H:%M}"
+        day_part = spoken_time(end, lang).split(" ", 1 if lang == "zh" else 2)[-1]
+        return f"{spoken_time(start, lang)}–{day_part}"
+    return f"{spoken_time(start, lang)}–{spoken_time(end, lang)}"
 
 
 def image_path(settings: Settings, token: str) -> Path:
@@ -336,3 +339,8 @@ _GATE = GateLimiter()
 
 def _status_name(status: str) -> str:
     return {CANCELLED: "取消", ARRIVED: "使用"}.get(status, status)
+
+
+def own_pass(session: Session, resident: Resident, pass_id: int) -> VisitorPass:
+    """A pass of the resident's household; NotFound for anyone else's."""
+    return _own(session, resident, pass_id)

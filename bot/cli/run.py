@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import threading
+import time
 
 import typer
 
@@ -25,8 +26,10 @@ def demo(
     port: int | None = PORT_OPTION,
     serve_after: bool = typer.Option(True, "--serve/--no-serve", help="Start the server after seeding."),
 ) -> None:
-    """Migrate the database, create or refresh the demo community 和谐家园, and serve it in demo mode."""
+    """Migrate the database, create or refresh the demo community 和谐家园, train the language model if it
+    is not trained yet, and serve it in demo mode."""
     from backend.services.demo import seed_demo
+    from nlu import load_nlu
 
     os.environ["GUANJIA_DEMO_MODE"] = "true"
     settings = load_settings()
@@ -36,21 +39,37 @@ def demo(
         community = seed_demo(session, settings, SystemClock())
         typer.echo(f"demo community {community.name} ({community.code}) ready in {settings.database_url}")
     engine.dispose()
+    # Here, once, rather than in the server: the first run trains the builtin model (about 10 s) into the cache.
+    started = time.perf_counter()
+    nlu = load_nlu(settings.nlu, cache_dir=settings.nlu_cache_dir, timeout=settings.nlu_timeout_seconds)
+    typer.echo(f"language model ready in {time.perf_counter() - started:.1f} s ({settings.nlu_cache_dir})")
     base = f"http://{host or settings.host}:{port or settings.port}"
-    typer.echo(f"web chat:  {base}/chat")
+    typer.echo(f"web chat:  {base}/chat   (demo: switch between residents and staff at the top)")
     typer.echo(f"API docs:  {base}/docs")
     if serve_after:
-        serve(host, port)
+        _serve(host, port, nlu=nlu)
 
 
 def serve(host: str | None = HOST_OPTION, port: int | None = PORT_OPTION) -> None:
-    """Run the web app (webhooks, web chat, REST API, console) with uvicorn."""
+    """Run the web app (webhooks, web chat, REST API, console) with uvicorn; GET /healthz answers 503 until
+    the language model is loaded and the app warmed up, then 200."""
+    _serve(host, port)
+
+
+def _serve(host: str | None, port: int | None, nlu: object | None = None) -> None:
+    """uvicorn on the app factory, or on an app made here around an NLU already loaded (demo)."""
     import uvicorn
 
     settings = load_settings()
     if importlib.util.find_spec(APP_FACTORY.split(":")[0]) is None:
         raise fail(f"{APP_FACTORY} is not available in this build")
-    uvicorn.run(APP_FACTORY, factory=True, host=host or settings.host, port=port or settings.port)
+    where = {"host": host or settings.host, "port": port or settings.port}
+    if nlu is None:
+        uvicorn.run(APP_FACTORY, factory=True, **where)
+        return
+    from bot.app import create_app
+
+    uvicorn.run(create_app(settings, nlu=nlu), **where)
 
 
 def _stop_on_signals(stop: threading.Event) -> None:

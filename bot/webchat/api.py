@@ -8,8 +8,10 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from backend import catalogue
 from backend.api.messages import error_body
 from backend.catalogue import register
+from backend.services import demo as demo_data
 from bot import chat_threads
 from bot.delivery import inbox
 from bot.webchat import CHANNEL
@@ -23,7 +25,14 @@ register({
         "无权以该用户身份聊天：请先打开聊天页面获取会话（GET /api/webchat/session）。",
         "You may not chat as this user: get a session first (GET /api/webchat/session).",
     ),
+    "webchat.demo.resident": ("住户 {name} {household}（{tag}）", "Resident {name}, {household} ({tag})"),
+    "webchat.demo.tag.bound": ("已绑定", "bound"),
+    "webchat.demo.tag.arrears": ("欠物业费", "owes fees"),
+    "webchat.demo.visitor": ("新访客（未绑定）", "New visitor (not bound)"),
+    "webchat.demo.staff": ("{department} {name}（{login}）", "{department}: {name} ({login})"),
 })
+# The staff on duty the demo page offers, one per department that residents' matters reach first.
+DEMO_PAGE_STAFF = ("cs1", "tech1", "guard1", "manager")
 
 router = APIRouter(tags=["web chat"])
 MAX_CURSOR_DIGITS = 18
@@ -78,6 +87,26 @@ def pushed_messages(
     return JSONResponse({"messages": messages, "cursor": str(cursor)})
 
 
+def demo_people() -> list[dict[str, str | None]]:
+    """Who the demo page lets a visitor be: the bound demo residents, a new visitor, the staff on duty."""
+    people: list[dict[str, str | None]] = []
+    for person in demo_data.DEMO_RESIDENTS:
+        labels = [catalogue.render("webchat.demo.resident", lang, name=person.name, household=person.household,
+                         tag=catalogue.name(f"webchat.demo.tag.{person.tag}", lang)) for lang in ("zh", "en")]
+        people.append({"user": demo_data.web_resident_id(person.household), "kind": "resident",
+                       "label": labels[0], "label_en": labels[1]})
+    people.append({"user": None, "kind": "visitor", "label": catalogue.render("webchat.demo.visitor"),
+                   "label_en": catalogue.render("webchat.demo.visitor", "en")})
+    staff = {spec.login: spec for spec in demo_data.DEMO_STAFF}
+    for login in DEMO_PAGE_STAFF:
+        spec = staff[login]
+        labels = [catalogue.render("webchat.demo.staff", lang, name=spec.name, login=login,
+                         department=catalogue.name(f"dept.{spec.department}", lang)) for lang in ("zh", "en")]
+        people.append({"user": demo_data.web_staff_id(login), "kind": "staff", "label": labels[0],
+                       "label_en": labels[1]})
+    return people
+
+
 @router.get("/session", response_model=SessionOut)
 def session(request: Request) -> JSONResponse:
     """The caller's web chat id and its signed token (also set as an HttpOnly cookie); reused while the cookie lasts."""
@@ -89,7 +118,8 @@ def session(request: Request) -> JSONResponse:
         user = web_identity.new_user()
         token = web_identity.sign(settings, user)
     response = JSONResponse({"user": user, "token": token, "demo": settings.demo_mode,
-                             "poll_seconds": settings.webchat_poll_seconds})
+                             "poll_seconds": settings.webchat_poll_seconds,
+                             "people": demo_people() if settings.demo_mode else []})
     secure = request.url.scheme == "https"
     for name, value in ((web_identity.COOKIE_USER, user), (web_identity.COOKIE_TOKEN, token)):
         response.set_cookie(name, value, max_age=web_identity.COOKIE_MAX_AGE, httponly=True, samesite="lax",

@@ -1,7 +1,9 @@
 """Who may speak as which web chat user: anyone in demo mode, otherwise only the holder of a server-signed token.
 
 The token is HMAC-SHA256(secret_key, user id); the server issues ids ("w-<random>") and their
-tokens, so outside demo mode nobody can claim someone else's id, or a staff member's.
+tokens, so outside demo mode nobody can claim someone else's id. Outside demo mode only issued ids
+are accepted at all: the demo's ready-made chats (`staff:<login>`, `resident:<home>`, see
+backend/services/demo.py) stay unreachable even in a database that was once seeded in demo mode.
 """
 
 from __future__ import annotations
@@ -43,4 +45,6 @@ def token_matches(settings: Settings, user: str, token: str) -> bool:
 
 
 def may_speak_as(settings: Settings, request: Request, user: str) -> bool:
-    return settings.demo_mode or token_matches(settings, user, presented_token(request))
+    if settings.demo_mode:
+        return True
+    return user.startswith(ISSUED_PREFIX) and token_matches(settings, user, presented_token(request))

@@ -46,8 +46,17 @@ class PushedOut(BaseModel):
     cursor: str = Field(description="Opaque; pass it back as ?after= to get only newer messages.")
 
 
+class DemoPersonOut(BaseModel):
+    user: str | None = Field(description="The web chat id to use; null: a new visitor, the page makes a fresh id.")
+    kind: str = Field(description="resident, visitor or staff")
+    label: str
+    label_en: str
+
+
 class SessionOut(BaseModel):
     user: str
     token: str = Field(description="Send as `Authorization: Bearer <token>` (the page uses the cookie instead).")
     demo: bool = Field(description="Demo mode: any user id may be used, staff:<login> is that staff member.")
     poll_seconds: float
+    people: list[DemoPersonOut] = Field(default_factory=list,
+                                        description="Demo mode: the people the page lets a visitor be.")

@@ -1,5 +1,21 @@
 """Importing this package registers every flow, command and button scope."""
 
 from handlers import texts  # noqa: F401  (first: the catalogue entries flows use)
-from handlers.flows import bind, complaint, events, faq, fee, repair, smalltalk, status, visitor  # noqa: F401
+from handlers.flows import (  # noqa: F401
+    also,
+    bind,
+    clarify,
+    complaint,
+    events,
+    faq,
+    fee,
+    human,
+    inform,
+    repair,
+    smalltalk,
+    status,
+    ticket_buttons,
+    visitor,
+    withdraw,
+)
 from handlers.staff import actions, commands, forms, overdue, tasks, visitors  # noqa: F401

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from backend.catalogue import register as register_texts
 from backend.domain import Kind
 from backend.models import Staff, Ticket
 from backend.services.ticket_format import staff_label, ticket_params
 from backend.services.tickets import NewTicket
-from handlers import payloads
+from handlers import limits, payloads
 from handlers.context import Context
 from handlers.flows import places
-from handlers.flows.base import REGISTRY, Flow, begin, finish, register
+from handlers.flows.base import Outcome, begin, finish, leave, register
+from handlers.flows.form import Form, Slot
 from handlers.payloads import Payload
 
 register_texts({
@@ -74,41 +76,84 @@ def complaint_category(text: str) -> str | None:
     return None
 
 
-class Complaint(Flow):
+def _description(ctx: Context, asked: bool) -> dict[str, Any] | None:
+    from handlers.flows.repair import describes_problem
+
+    if ctx.slots.get("description") and not asked:
+        return None
+    if not (says_what(ctx.text) and describes_problem(ctx, asked or ctx.intent in ("make_suggestion",))):
+        return None
+    values: dict[str, Any] = {"description": ctx.text[:2000]}
+    code = complaint_category(ctx.text)
+    if code and not ctx.slots.get("category"):
+        values["category"] = code
+    return values
+
+
+def _location(ctx: Context, asked: bool) -> dict[str, Any] | None:
+    if ctx.slots.get("location"):
+        return None
+    household, _named = places.household_named(ctx)
+    if household is not None:
+        return {"location": household.label}
+    public = places.public_place(ctx.text)
+    return {"location": public} if public else None
+
+
+def _category(ctx: Context, asked: bool) -> dict[str, Any] | None:
+    if not asked:
+        return None
+    code = complaint_category(ctx.text) or _category_named(ctx)
+    return {"category": code} if code else None
+
+
+def _category_named(ctx: Context) -> str | None:
+    for code in CHOICES:
+        if ctx.t(f"complaint.cat.{code}").split(" ")[-1] in ctx.text:
+            return code
+    return "general_complaint" if re.search(r"其他|别的|都不是", ctx.text) else None
+
+
+def _anonymous(ctx: Context, asked: bool) -> dict[str, Any] | None:
+    if not asked:
+        return None
+    if YES_ANON.search(ctx.text) and not re.search(r"不(用|要|需要|必)匿名", ctx.text):
+        return {"anonymous": True}
+    if NO_ANON.search(ctx.text) or ctx.intent in ("deny", "affirm"):
+        return {"anonymous": ctx.intent == "affirm" and not NO_ANON.search(ctx.text)}
+    return None
+
+
+def _ask_category(ctx: Context) -> None:
+    ctx.say("complaint.ask_category", *[ctx.button(f"complaint.cat.{c}", payloads.make("f", "cat", c))
+                                        for c in CHOICES])
+
+
+def _ask_anonymous(ctx: Context) -> None:
+    ctx.say("complaint.ask_anonymous", ctx.button("complaint.anonymous_yes", payloads.make("f", "anon", 1)),
+            ctx.button("complaint.anonymous_no", payloads.make("f", "anon", 0)))
+
+
+def _needs_category(ctx: Context) -> bool:
+    return ctx.state.flow == "complaint"
+
+
+def _needs_anonymity(ctx: Context) -> bool:
+    return ctx.state.flow == "complaint" and ctx.slots.get("category") in NEIGHBOUR_CATEGORIES
+
+
+class Complaint(Form):
     name = "complaint"
     kind = Kind.COMPLAINT
     intents = ("file_complaint",)
-    free_text_steps = frozenset({"what"})
-    locked_steps = frozenset({"created"})
-
-    def start(self, ctx: Context) -> None:
-        begin(ctx, self.name, "what")
-        if ctx.parse is not None and ctx.text and says_what(ctx.text):
-            self._describe(ctx)
-        self._next(ctx)
-
-    def step(self, ctx: Context) -> bool:
-        step = ctx.state.step
-        if step == "created":
-            return self._after_created(ctx)
-        if not ctx.text:
-            return False
-        if step == "what":
-            self._describe(ctx)
-        elif step == "category":
-            code = complaint_category(ctx.text) or self._category_named(ctx)
-            if code is None:
-                return False
-            ctx.set_slots(category=code)
-        elif step == "anonymous":
-            if YES_ANON.search(ctx.text) and not re.search(r"不(用|要|需要|必)匿名", ctx.text):
-                ctx.set_slots(anonymous=True)
-            elif NO_ANON.search(ctx.text) or ctx.intent in ("deny", "affirm"):
-                ctx.set_slots(anonymous=ctx.intent == "affirm" and not NO_ANON.search(ctx.text))
-            else:
-                return False
-        self._next(ctx)
-        return True
+    acts_at_once = True
+    free_text_steps = frozenset({"description"})
+    slots = (
+        Slot("description", _description, lambda ctx: ctx.say(f"{ctx.state.flow}.ask_what") and None),
+        Slot("location", _location, lambda ctx: None, required=lambda ctx: False),
+        Slot("category", _category, _ask_category, required=_needs_category),
+        Slot("anonymous", _anonymous, _ask_anonymous, required=_needs_anonymity),
+    )
 
     def on_payload(self, ctx: Context, payload: Payload) -> bool:
         if payload.verb == "cat" and ctx.state.step == "category" and payload.arg() in CHOICES:
@@ -116,67 +161,19 @@ class Complaint(Flow):
         elif payload.verb == "anon" and ctx.state.step == "anonymous" and payload.arg() in ("0", "1"):
             ctx.set_slots(anonymous=payload.arg() == "1")
         else:
-            return False
-        self._next(ctx)
+            return super().on_payload(ctx, payload)
+        self.advance(ctx)
         return True
 
     def on_cancel(self, ctx: Context) -> bool:
-        from handlers.flows.status import cancel
+        from handlers.flows.ticket_moves import offer_cancel_ticket
 
-        return self.withdraw(ctx, "ticket_id", cancel)
+        return self.withdraw(ctx, "ticket_id", offer_cancel_ticket)
 
-    def start_prompt(self, ctx: Context) -> None:
-        if ctx.state.flow != self.name:
-            REGISTRY["smalltalk"].start(ctx)
+    def submit(self, ctx: Context) -> None:
+        if not limits.ticket_allowed(ctx):
+            finish(ctx, resume=False)
             return
-        self._next(ctx)
-
-    # ---- steps ----------------------------------------------------------------------------
-
-    def _describe(self, ctx: Context) -> None:
-        ctx.set_slots(description=ctx.text[:2000])
-        code = complaint_category(ctx.text)
-        if code:
-            ctx.set_slots(category=code)
-        self._read_where(ctx)
-
-    def _read_where(self, ctx: Context) -> None:
-        household, _named = places.household_named(ctx)
-        if household is not None:
-            ctx.set_slots(location=household.label)
-            return
-        public = places.public_place(ctx.text)
-        if public:
-            ctx.set_slots(location=public)
-
-    def _category_named(self, ctx: Context) -> str | None:
-        for code in CHOICES:
-            if ctx.t(f"complaint.cat.{code}").split(" ")[-1] in ctx.text:
-                return code
-        return "general_complaint" if re.search(r"其他|别的|都不是", ctx.text) else None
-
-    def _next(self, ctx: Context) -> None:
-        if ctx.state.flow != self.name:
-            return
-        slots = ctx.slots
-        if not slots.get("description"):
-            ctx.goto("what")
-            ctx.say(f"{self.name}.ask_what")
-            return
-        if self.kind is Kind.COMPLAINT and not slots.get("category"):
-            ctx.goto("category")
-            ctx.say("complaint.ask_category", *[ctx.button(f"complaint.cat.{c}", payloads.make("f", "cat", c))
-                                                for c in CHOICES])
-            return
-        if self.kind is Kind.COMPLAINT and slots["category"] in NEIGHBOUR_CATEGORIES and "anonymous" not in slots:
-            ctx.goto("anonymous")
-            ctx.say("complaint.ask_anonymous",
-                    ctx.button("complaint.anonymous_yes", payloads.make("f", "anon", 1)),
-                    ctx.button("complaint.anonymous_no", payloads.make("f", "anon", 0)))
-            return
-        self._create(ctx)
-
-    def _create(self, ctx: Context) -> None:
         slots = ctx.slots
         household = ctx.household
         spec = NewTicket(
@@ -191,7 +188,7 @@ class Complaint(Flow):
 
     def confirm(self, ctx: Context, ticket: Ticket) -> None:
         owner = ctx.session.get(Staff, ticket.owner_id) if ticket.owner_id else None
-        params = ticket_params(ticket, ctx.settings.timezone, owner=staff_label(owner))
+        params = ticket_params(ticket, ctx.settings.timezone, ctx.lang, owner=staff_label(owner))
         cancel = ctx.button("repair.cancel_ticket", payloads.make("r", "cancel", ticket.id))
         if self.kind is Kind.SUGGESTION:
             ctx.say("suggestion.created", cancel, **params)
@@ -200,29 +197,29 @@ class Complaint(Flow):
                 anonymous=ctx.t("complaint.anonymous_note") if ticket.anonymous else "",
                 anonymous_en=ctx.t("complaint.anonymous_note_en") if ticket.anonymous else "", **params)
 
-    def _after_created(self, ctx: Context) -> bool:
+    def after(self, ctx: Context) -> Outcome:
         """不对，是3号楼 / 不对，是停车问题: correct the place or the category of the new ticket."""
         ticket_id = ctx.slots.get("ticket_id")
         if not ticket_id or not (ctx.intent == "deny" or CORRECTION.match(ctx.text)):
-            finish(ctx, resume=True)
-            return False
+            leave(ctx)
+            return Outcome.NOT_MINE
         svc = ctx.tickets()
         ticket = svc.get(ctx.resident_actor(), int(ticket_id))
         household, _ = places.household_named(ctx)
         location = household.label if household is not None else places.public_place(ctx.text)
         code = complaint_category(ctx.text) if self.kind is Kind.COMPLAINT else None
         if not location and not code:
-            finish(ctx, resume=True)
-            return False
+            leave(ctx)
+            return Outcome.NOT_MINE
         if location:
             ticket = svc.amend(ctx.resident_actor(), ticket.id, location=location)
         if code and code != ticket.category.code:
             svc.add_note(ctx.resident_actor(), ticket.id, f"类别更正为：{ctx.t(f'complaint.cat.{code}')}")
-        params = ticket_params(ticket, ctx.settings.timezone)
+        params = ticket_params(ticket, ctx.settings.timezone, ctx.lang)
         if code and code != ticket.category.code:
             params["category_zh"] = ctx.t(f"complaint.cat.{code}")
         ctx.say("complaint.amended", **params)
-        return True
+        return Outcome.HANDLED
 
 
 class Suggestion(Complaint):

@@ -11,7 +11,7 @@ from backend.services.ticket_format import local_time
 from handlers import payloads
 from handlers import state as state_store
 from handlers.context import Context
-from handlers.flows.base import Flow, finish, register
+from handlers.flows.base import Flow, Outcome, begin, finish, register
 from handlers.flows.visitor import count_people
 from handlers.payloads import Payload
 from handlers.registry import payload_scope
@@ -32,6 +32,8 @@ register_texts({
                       "Reply \"withdraw\" to cancel."),
     "events.withdrawn": ("已取消「{title}」的报名。", "Your sign-up for \"{title}\" is withdrawn."),
     "events.none_signed": ("您目前没有报名任何活动。", "You have not signed up for any event."),
+    "events.confirm_quit": ("确定要取消「{title}」（{starts}）的报名吗？", "Withdraw from \"{title}\" ({starts})?"),
+    "events.quit_yes": ("确认取消报名", "Yes, withdraw"),
     "events.choose_quit": ("要取消哪个活动的报名？", "Which sign-up should be withdrawn?"),
 })
 
@@ -67,9 +69,9 @@ class Events(Flow):
             show(ctx, [chosen] if chosen is not None else views)
         finish(ctx)
 
-    def step(self, ctx: Context) -> bool:
+    def step(self, ctx: Context) -> Outcome:
         self.start(ctx)
-        return True
+        return Outcome.HANDLED
 
 
 register(Events())
@@ -108,26 +110,40 @@ def offer_withdraw(ctx: Context) -> None:
     mine = events.my_signups(ctx.session, ctx.clock, ctx.resident)
     chosen = named_event(ctx, mine)
     if chosen is not None:
-        withdraw(ctx, chosen.event.id)
+        offer_quit(ctx, chosen.event.id)
     elif not mine:
         ctx.say("events.none_signed")
     elif len(mine) == 1:
-        withdraw(ctx, mine[0].event.id)
+        offer_quit(ctx, mine[0].event.id)
     else:
         ctx.say("events.choose_quit", *[ctx.button("events.quit", payloads.make("e", "quit", v.event.id),
                                                    title=v.event.title) for v in mine])
 
 
+def offer_quit(ctx: Context, event_id: int) -> None:
+    """Withdrawing a sign-up is confirmed first (e:quitok, or "是的")."""
+    event = events.get(ctx.session, ctx.community.id, event_id)
+    ctx.say("events.confirm_quit", ctx.button("events.quit_yes", payloads.make("e", "quitok", event.id)),
+            ctx.button("button.keep", payloads.make("e", "keep", event.id)), **_params(ctx, event))
+    begin(ctx, "withdraw", "confirm", kind="signup", item_id=event.id)
+
+
 @payload_scope("e")
 def _event_payload(ctx: Context, payload: Payload) -> bool:
-    """e:join:<event id> / e:quit:<event id>."""
+    """e:join:<event id>, e:quit:<event id> (asks), e:quitok:<event id> (withdraws), e:keep:<event id>."""
     event_id = payload.int_arg()
     if event_id is None:
         return False
+    if ctx.state.flow == "withdraw" and payload.verb in ("quitok", "keep"):
+        finish(ctx, resume=False)
     if payload.verb == "join":
         sign_up(ctx, event_id)
     elif payload.verb == "quit":
+        offer_quit(ctx, event_id)
+    elif payload.verb == "quitok":
         withdraw(ctx, event_id)
+    elif payload.verb == "keep":
+        ctx.say("chat.kept")
     else:
         return False
     return True

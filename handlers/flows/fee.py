@@ -7,16 +7,16 @@ from decimal import Decimal
 
 from backend.catalogue import register as register_texts
 from backend.models import Household
-from backend.services import fees
+from backend.services import faq, fees
 from backend.services.visitors import local
 from handlers.context import Context
-from handlers.flows.base import Flow, finish, register
+from handlers.flows.base import Flow, Outcome, defer_until_bound, finish, register
 
 register_texts({
     "fee.arrears": ("🏠 {household} 待缴费用：\n{lines}\n合计：{total}", "🏠 {household} owes:\n{lines}\nTotal: {total}"),
     "fee.arrears_line": ("· {fee}（{periods}）：{computation}", "· {fee_en} ({periods}): {computation}"),
     "fee.all_paid": (
-        "🏠 {household} 的{scope}已全部缴清，谢谢！{last}", "🏠 {household}: {scope_en} all paid, thank you! {last_en}",
+        "🏠 {household} 的{scope}已缴清，没有欠费，谢谢！{last}", "🏠 {household}: {scope_en} all paid, nothing owed. {last_en}",
     ),
     "fee.last_payment": (
         "最近一次缴费：{date} {fee} {amount}（{method}）。", "Last payment: {date} {fee_en} {amount} ({method_en}).",
@@ -44,20 +44,33 @@ register_texts({
     "fee.pay_hint": ("回复「怎么缴费」查看缴费方式。", "Reply \"how to pay\" for payment options."),
 })
 
+MINE = re.compile(r"我家|我的|我们家|欠|交了|缴了|交清|缴清|到账|账单|发票|收据|记录|查")
 HOW_TO_PAY = re.compile(r"(怎么|如何|在哪|哪里|去哪|怎样|能不能|可以)(线上|网上|微信|手机)?(交|缴|付|支付|充值)|缴费方式|交费方式|支付方式|付款方式|缴费渠道")
 PAYMENTS = re.compile(r"缴费记录|交费记录|付款记录|交了多少|缴了多少|付了多少|交过|缴过|收据|发票|交了哪些|缴了哪些")
-PAID_YET = re.compile(r"交了吗|缴了吗|交了没|缴了没|到账|交上了吗|缴清了吗|交清了吗")
+PAID_YET = re.compile(r"交了吗|缴了吗|交了没|缴了没|到账|交上了吗")  # 交清了吗 is about arrears
 
 
 class Fee(Flow):
+    """How to pay and prices are for anyone; what a household owes or paid is for its bound residents."""
+
     name = "fee"
     intents = ("query_fee",)
-    needs_household = True
 
     def start(self, ctx: Context) -> None:
         household = ctx.household
-        assert household is not None  # needs_household: the core binds first
         text = ctx.text if ctx.parse is not None else ""
+        if household is None:
+            if HOW_TO_PAY.search(text):
+                self.how_to_pay(ctx)
+                finish(ctx)
+                return
+            found = faq.match(ctx.session, ctx.community.id, text) if text and not MINE.search(text) else None
+            if found is not None:  # a price or rule anyone may know (停车费多少钱)
+                ctx.say("faq.answer", answer=found.entry.answer)
+                finish(ctx)
+                return
+            defer_until_bound(ctx, self.name)
+            return
         fee_type = fees.fee_type_code(ctx.entity("fee_type")) or fees.fee_type_code(text)
         period = _period(ctx)
         if HOW_TO_PAY.search(text):
@@ -70,9 +83,9 @@ class Fee(Flow):
             self._arrears(ctx, household, fee_type)
         finish(ctx)
 
-    def step(self, ctx: Context) -> bool:
+    def step(self, ctx: Context) -> Outcome:
         self.start(ctx)
-        return True
+        return Outcome.HANDLED
 
     def how_to_pay(self, ctx: Context) -> None:
         ctx.say("fee.how_to_pay", hotline=ctx.community.hotline or ctx.settings.hotline)

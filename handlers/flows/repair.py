@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from backend.catalogue import register as register_texts
 from backend.domain import Kind
-from backend.models import Ticket
+from backend.models import Household, Ticket
 from backend.services.tickets import NewTicket
-from handlers import payloads
+from handlers import limits, payloads, policy
 from handlers.context import Context
 from handlers.flows import places
-from handlers.flows.base import Flow, begin, finish, register
+from handlers.flows.base import REGISTRY, Outcome, begin, finish, leave, register
+from handlers.flows.form import Form, Slot
 from handlers.payloads import Payload
 
 register_texts({
@@ -27,6 +31,11 @@ register_texts({
         "✅ Repair registered: ticket #{number}\nCategory: {category_en} | Where: {location}\nWhat: {description}\n"
         "We will respond by {respond_due}; responsible: {owner}.\nYou may send photos, or correct with \"no, it is …\".",
     ),
+    "repair.ask_building": ("请问是哪栋楼（哪个单元）的{place}？", "Which building (and unit) is the {place} in?"),
+    "repair.duplicate": (
+        "这个问题您刚刚已经报过了（工单 #{number}），我们正在处理，不用重复提交。",
+        "You reported this a moment ago (ticket #{number}); it is being handled, no need to report it again.",
+    ),
     "repair.preferred": ("上门时间：{when}", "Preferred time: {when}"),
     "repair.photo_added": ("📷 照片已添加到工单 #{number}。", "📷 Photo added to ticket #{number}."),
     "repair.amended": ("已更正工单 #{number}：{location}", "Ticket #{number} corrected: {location}"),
@@ -39,152 +48,191 @@ register_texts({
         "🚨 The duty guards and engineers are alerted: ticket #{number}.\n24-hour hotline: {hotline}\n"
         "If anyone is hurt call 120; for fire call 119.",
     ),
+    "emergency.ask_what": (
+        "🚨 请马上说明发生了什么、在哪里（例如「3号楼2单元电梯困人」）。十分危急请直接拨打 {hotline}，火情拨打119。",
+        "🚨 Tell me right away what is happening and where (e.g. \"someone trapped in the lift of building 3\"). "
+        "If it is critical call {hotline}; for fire call 119.",
+    ),
     "emergency.ask_where": (
         "请马上告诉我具体位置（楼栋、单元、楼层或地点），我们好尽快赶到。",
         "Tell me exactly where (building, unit, floor or place) so we can get there fast.",
     ),
+    "emergency.repeat": (
+        "您在{minutes}分钟内已报过紧急情况（工单 #{number}），值班人员正在处理。这是另一处新的紧急情况吗？",
+        "You reported an emergency in the last {minutes} minutes (ticket #{number}); the duty staff are on it. "
+        "Is this a new, different emergency?",
+    ),
+    "emergency.new_one": ("是，新的紧急情况", "Yes, a new one"),
+    "emergency.same_one": ("同一件事", "The same one"),
+    "emergency.added": ("已补充到紧急工单 #{number}，值班人员会看到。", "Added to emergency ticket #{number}."),
     "emergency.location_added": ("位置已通知现场人员：{location}", "Location passed to the responders: {location}"),
 })
 
 
-class Repair(Flow):
+NOT_A_DESCRIPTION = frozenset({"greet", "goodbye", "thank", "affirm", "deny", "cancel", "inform", "bind_home",
+                               "human_agent"})
+MIN_DESCRIPTION = 3  # characters of substance in a typed answer to "what is wrong?"
+PROBLEM_INTENTS = frozenset({"report_repair", "report_emergency", "file_complaint"})
+
+
+def describes_problem(ctx: Context, asked: bool) -> bool:
+    """Does the message say what is wrong? A bare address, a yes or an emoji does not."""
+    if not ctx.text:
+        return False
+    text = places.without_address(ctx.text)
+    if ctx.entity("facility") and places.says_what(text):
+        return True
+    if ctx.intent in PROBLEM_INTENTS and places.says_what(text, ctx.entity("facility")):
+        return True
+    return asked and ctx.intent not in NOT_A_DESCRIPTION and len(places.substance(text)) >= MIN_DESCRIPTION
+
+
+def _description(ctx: Context, asked: bool) -> dict[str, Any] | None:
+    if (ctx.slots.get("description") and not asked) or not describes_problem(ctx, asked):
+        return None
+    return {"description": ctx.text[:2000]}
+
+
+def _photos(ctx: Context, asked: bool) -> dict[str, Any] | None:
+    photos = [a.url for a in ctx.inbound.attachments if a.kind in ("photo", "document") and a.url]
+    return {"photos": [*ctx.slots.get("photos", []), *photos]} if photos else None
+
+
+def _when(ctx: Context, asked: bool) -> dict[str, Any] | None:
+    found = ctx.entities("datetime")
+    return {"preferred_time": str(found[0].get("value", ""))[:50]} if found else None
+
+
+def _location(ctx: Context, asked: bool) -> dict[str, Any] | None:
+    """Where: the resident's home, a public place, another flat, a shared location; binding first for a home."""
+    if ctx.slots.get("location") and not asked:
+        return None
+    locations = [a for a in ctx.inbound.attachments if a.kind == "location"]
+    if locations:
+        loc = locations[0]
+        return {"location": (loc.label or f"({loc.latitude:.5f}, {loc.longitude:.5f})")[:200], "public": True}
+    household, named = places.household_named(ctx)
+    own = ctx.household
+    if household is not None and own is not None and household.id == own.id:
+        return _home(own)
+    public = places.public_where(ctx)
+    if public:
+        return _public(ctx, public)
+    if asked and ctx.slots.get("place") and (named or places.has_words(ctx.text)):  # "3号楼" for "which building?"
+        place = ctx.slots["place"]
+        answer = ctx.text.strip(" 。.，,")[:100]
+        return {"location": answer if place in answer else f"{answer}{place}", "public": True, "household_id": None,
+                "place": None}
+    if own is None and ctx.staff is None and (household is not None or ctx.entity("room")
+                                              or (asked and ctx.entity("phone"))):
+        return _bind_first(ctx, wants_home=True)  # a flat named by someone not bound: who are you?
+    if household is not None:  # someone else's flat: recorded as written
+        return {"location": household.label, "public": True, "household_id": None}
+    if places.mentions_home(ctx.text) or (asked and ctx.intent == "affirm"):
+        return _home(own) if own is not None else _bind_first(ctx, wants_home=True)
+    if asked and ctx.state.step == "location" and ctx.slots.get("public_asked") and places.has_words(ctx.text):
+        return {"location": ctx.text[:200], "public": True, "household_id": None}
+    return None
+
+
+def _public(ctx: Context, place: str) -> dict[str, Any]:
+    """A public place; one inside a building needs the building (the resident's own, or asked)."""
+    if places.needs_building(place):
+        own = places.own_building_label(ctx)
+        if not own:
+            return {"place": place, "public_asked": True}
+        place = f"{own}{place}"
+    return {"location": place[:200], "public": True, "household_id": None, "place": None}
+
+
+def _home(household: Household) -> dict[str, Any]:
+    return {"location": household.label, "household_id": household.id, "public": False}
+
+
+def _bind_first(ctx: Context, **slots: Any) -> dict[str, Any]:
+    """Bind, then come back to this form (its slots kept) to finish the report."""
+    from handlers import state as state_store
+
+    ctx.set_slots(**slots)
+    ctx.goto("location")
+    state_store.push(ctx.state)
+    ctx.say("bind.needed_first", topic=ctx.t(f"flow.{ctx.state.stack[-1]['flow']}"))
+    REGISTRY["bind"].start(ctx)
+    return {}
+
+
+def _ask_what(ctx: Context) -> None:
+    ctx.say("repair.photo_first" if ctx.slots.get("photos") else "repair.ask_what")
+
+
+def _ask_where(ctx: Context) -> None:
+    if ctx.slots.get("place"):
+        ctx.say("repair.ask_building", place=ctx.slots["place"])
+        return
+    if ctx.slots.get("public_asked"):
+        ctx.say("repair.ask_where_public")
+        return
+    ctx.say("repair.ask_where", ctx.button("button.own_home", payloads.make("f", "home")),
+            ctx.button("button.public_area", payloads.make("f", "public")))
+
+
+class Repair(Form):
     name = "repair"
     kind = Kind.REPAIR
     intents = ("report_repair",)
-    free_text_steps = frozenset({"what", "where_public"})
-
-    def start(self, ctx: Context) -> None:
-        begin(ctx, self.name, "what")
-        photos = [a.url for a in ctx.inbound.attachments if a.kind == "photo" and a.url]
-        if photos:
-            ctx.set_slots(photos=photos)
-        if ctx.parse is not None and ctx.text and places.says_what(ctx.text, ctx.entity("facility")):
-            ctx.set_slots(description=ctx.text)
-            self._read_where(ctx)
-            self._read_when(ctx)
-        self._next(ctx)
-
-    def step(self, ctx: Context) -> bool:
-        step = ctx.state.step
-        if step == "created":
-            return self._after_created(ctx)
-        if self._take_attachments(ctx):
-            self._next(ctx)
-            return True
-        if not ctx.text:
-            return False
-        if step == "what":
-            ctx.set_slots(description=ctx.text)
-            self._read_where(ctx)
-            self._read_when(ctx)
-        elif step in ("where", "where_public") and not self._read_where(ctx, answer=True):
-            if step != "where_public":
-                return False
-            ctx.set_slots(location=ctx.text[:200], public=True)
-        self._next(ctx)
-        return True
+    acts_at_once = True
+    free_text_steps = frozenset({"description"})
+    slots = (
+        Slot("photos", _photos, lambda ctx: None, required=lambda ctx: False),
+        Slot("preferred_time", _when, lambda ctx: None, required=lambda ctx: False),
+        Slot("description", _description, _ask_what),
+        Slot("location", _location, _ask_where),
+    )
 
     def on_payload(self, ctx: Context, payload: Payload) -> bool:
-        if payload.verb == "home" and ctx.state.step == "where":
-            return self._choose_home(ctx)
-        if payload.verb == "public" and ctx.state.step == "where":
-            ctx.goto("where_public")
+        if payload.verb == "home" and ctx.state.step == "location":
+            own = ctx.household
+            if own is None:
+                _bind_first(ctx, wants_home=True)
+                return True
+            ctx.set_slots(**_home(own))
+            self.advance(ctx)
+            return True
+        if payload.verb == "public" and ctx.state.step == "location":
+            ctx.set_slots(public_asked=True)
             ctx.say("repair.ask_where_public")
             return True
-        return False
+        return super().on_payload(ctx, payload)
 
     def on_cancel(self, ctx: Context) -> bool:
-        """"算了不报了" after the ticket exists withdraws the ticket, not just the form."""
-        from handlers.flows.status import cancel
+        """"算了不报了" after the ticket exists offers to withdraw it (confirmed first)."""
+        from handlers.flows.ticket_moves import offer_cancel_ticket
 
-        return self.withdraw(ctx, "ticket_id", cancel, frozenset({"created", "ask_where"}))
-
-    def start_prompt(self, ctx: Context) -> None:
-        self._next(ctx)
+        return self.withdraw(ctx, "ticket_id", offer_cancel_ticket)
 
     def resume(self, ctx: Context) -> None:
-        if ctx.slots.get("wants_home") and not ctx.slots.get("location") and ctx.household is not None:
-            ctx.set_slots(location=ctx.household.label, household_id=ctx.household.id, public=False)
-        self._next(ctx)
+        own = ctx.household
+        if own is not None and not ctx.slots.get("location") and (
+                ctx.slots.get("wants_home") or ctx.slots.get("named_household_id") == own.id):
+            ctx.set_slots(**_home(own))
+        self.advance(ctx)
 
-    # ---- steps ----------------------------------------------------------------------------
-
-    def _next(self, ctx: Context) -> None:
-        if ctx.state.flow != self.name:  # handed over (to binding) meanwhile
+    def submit(self, ctx: Context) -> None:
+        if not limits.ticket_allowed(ctx):
+            finish(ctx, resume=False)
             return
         slots = ctx.slots
-        if not slots.get("description"):
-            ctx.goto("what")
-            ctx.say("repair.photo_first" if slots.get("photos") else "repair.ask_what")
+        duplicate = limits.same_report(ctx, slots["description"])
+        if duplicate is not None:
+            ctx.say("repair.duplicate", number=duplicate.number)
+            begin(ctx, self.name, "created", ticket_id=duplicate.id)
             return
-        if not slots.get("location"):
-            if ctx.state.step == "where_public":
-                ctx.say("repair.ask_where_public")
-                return
-            ctx.goto("where")
-            ctx.say("repair.ask_where", ctx.button("button.own_home", payloads.make("f", "home")),
-                    ctx.button("button.public_area", payloads.make("f", "public")))
-            return
-        self._create(ctx)
-
-    def _read_where(self, ctx: Context, answer: bool = False) -> bool:
-        household, named = places.household_named(ctx)
-        if household is not None and ctx.household is not None and household.id == ctx.household.id:
-            ctx.set_slots(location=household.label, household_id=household.id, public=False)
-            return True
-        public = places.public_place(ctx.text)
-        if public:
-            ctx.set_slots(location=public, public=True, household_id=None)
-            return True
-        if household is not None:  # someone else's address: record it as written
-            ctx.set_slots(location=household.label, public=True, household_id=None)
-            return True
-        if places.mentions_home(ctx.text) or (answer and ctx.intent == "affirm"):
-            return self._choose_home(ctx, quiet=True)
-        if named:
-            return False
-        return False
-
-    def _choose_home(self, ctx: Context, quiet: bool = False) -> bool:
-        household = ctx.household
-        if household is None:
-            from handlers import state as state_store
-
-            ctx.set_slots(wants_home=True)
-            state_store.push(ctx.state)
-            ctx.say("bind.needed_first", topic=ctx.t(f"flow.{self.name}"))
-            from handlers.flows.base import REGISTRY
-
-            REGISTRY["bind"].start(ctx)
-            return True
-        ctx.set_slots(location=household.label, household_id=household.id, public=False)
-        if not quiet:
-            self._next(ctx)
-        return True
-
-    def _read_when(self, ctx: Context) -> None:
-        found = ctx.entities("datetime")
-        if found:
-            ctx.set_slots(preferred_time=str(found[0].get("value", ""))[:50])
-
-    def _take_attachments(self, ctx: Context) -> bool:
-        photos = [a.url for a in ctx.inbound.attachments if a.kind in ("photo", "document") and a.url]
-        locations = [a for a in ctx.inbound.attachments if a.kind == "location"]
-        if photos:
-            ctx.set_slots(photos=[*ctx.slots.get("photos", []), *photos])
-        if locations and not ctx.slots.get("location"):
-            loc = locations[0]
-            label = loc.label or f"({loc.latitude:.5f}, {loc.longitude:.5f})"
-            ctx.set_slots(location=label[:200], public=True)
-        return bool(photos or locations)
-
-    def _create(self, ctx: Context) -> None:
-        slots = ctx.slots
         public = bool(slots.get("public"))
         category = places.category_for(slots["description"], ctx.entity("facility"), public)
         spec = NewTicket(
             kind=self.kind, description=slots["description"], category=category,
             household_id=slots.get("household_id"), location=slots.get("location", ""),
+            building_id=places.building_id(ctx) if public else None,
             preferred_time=slots.get("preferred_time", ""), channel=ctx.inbound.channel,
             photos=list(slots.get("photos", [])),
         )
@@ -197,15 +245,15 @@ class Repair(Flow):
         from backend.services.ticket_format import staff_label, ticket_params
 
         owner = ctx.session.get(Staff, ticket.owner_id) if ticket.owner_id else None
-        params = ticket_params(ticket, ctx.settings.timezone, owner=staff_label(owner))
+        params = ticket_params(ticket, ctx.settings.timezone, ctx.lang, owner=staff_label(owner))
         ctx.say("repair.created", ctx.button("repair.cancel_ticket", payloads.make("r", "cancel", ticket.id)),
                 **params)
         if ticket.preferred_time:
-            ctx.say("repair.preferred", when=ticket.preferred_time)
+            ctx.say("repair.preferred", when=visit_time(ticket.preferred_time, ctx.lang))
 
     # ---- after the ticket exists: photos and corrections ----------------------------------
 
-    def _after_created(self, ctx: Context) -> bool:
+    def after(self, ctx: Context) -> Outcome:
         ticket_id = ctx.slots.get("ticket_id")
         svc = ctx.tickets()
         photos = [a for a in ctx.inbound.attachments if a.kind in ("photo", "document") and a.url]
@@ -214,61 +262,129 @@ class Repair(Flow):
             for a in photos:
                 svc.add_photo(ctx.resident_actor(), ticket_id, a.url, a.content_type or "image/jpeg")
             ctx.say("repair.photo_added", number=ticket.number)
-            return True
+            return Outcome.HANDLED
         if ctx.intent == "deny" or ctx.text.startswith(("不对", "错了", "更正", "改成", "不是")):
             household, _ = places.household_named(ctx)
             public = places.public_place(ctx.text)
             location = household.label if household is not None else public
+            own = ctx.household
+            if not location and own is not None and places.mentions_home(ctx.text):  # 不对，是卫生间的
+                household = own
+                room = next((w for w in places.HOME_WORDS if w in ctx.text), "")
+                location = f"{own.label} {room}".strip()
             if location and ticket_id:
                 ticket = svc.amend(ctx.resident_actor(), ticket_id, location=location,
                                    household_id=household.id if household is not None and ctx.household is not None
                                    and household.id == ctx.household.id else None)
                 ctx.say("repair.amended", number=ticket.number, location=ticket.location)
-                return True
-        finish(ctx, resume=True)
-        return False
+                return Outcome.HANDLED
+        leave(ctx)
+        return Outcome.NOT_MINE
+
+
+def visit_time(value: str, lang: str) -> str:
+    """The NLU's ISO local time ("2026-12-05T09:00") as people read it (12月5日 上午9:00)."""
+    from backend.services.ticket_format import spoken_time
+
+    try:
+        return spoken_time(datetime.fromisoformat(value), lang)
+    except ValueError:
+        return value
 
 
 SECURITY_WORDS = ("小偷", "闯入", "打架", "陌生人", "偷", "抢", "砸", "持刀")
 
 
 class Emergency(Repair):
+    """No friction: the ticket first (and the duty staff paged), then the questions."""
+
     name = "emergency"
     kind = Kind.EMERGENCY
     intents = ("report_emergency",)
-    free_text_steps = frozenset({"what", "where", "where_public"})
-    locked_steps = frozenset({"ask_where"})
+    free_text_steps = frozenset({"ask_where"})
+    locked_steps = frozenset({"ask_where", "repeat", "description"})
 
     def start(self, ctx: Context) -> None:
-        begin(ctx, self.name, "what")
-        text = ctx.text or ctx.t("flow.emergency")
-        ctx.set_slots(description=text)
+        begin(ctx, self.name, "")
+        if not self._says_what(ctx):  # the button, or "紧急求助!": ask what and where first, in one go
+            ctx.goto("description")
+            ctx.say("emergency.ask_what", hotline=ctx.community.hotline or ctx.settings.hotline)
+            return
+        self._from_message(ctx)
+
+    @staticmethod
+    def _says_what(ctx: Context) -> bool:
+        return bool(ctx.text) and (policy.danger(ctx.text) or len(places.substance(ctx.text)) >= MIN_DESCRIPTION)
+
+    def _from_message(self, ctx: Context) -> None:
+        ctx.set_slots(description=ctx.text)
+        earlier = limits.recent_emergency(ctx)
+        if earlier is not None:  # paging again within minutes: ask first
+            ctx.set_slots(earlier_id=earlier.id)
+            ctx.goto("repeat")
+            ctx.say("emergency.repeat", ctx.button("emergency.new_one", payloads.make("f", "again")),
+                    ctx.button("emergency.same_one", payloads.make("f", "same")), number=earlier.number,
+                    minutes=ctx.settings.emergency_repeat_minutes)
+            return
+        self._raise(ctx)
+
+    def _raise(self, ctx: Context) -> None:
         if ctx.parse is not None and ctx.text:
-            self._read_where(ctx)
-        self._take_attachments(ctx)
-        self._create(ctx)  # no friction: create first, ask for the place after
+            where = _public_or_own(ctx)
+            if where:
+                ctx.set_slots(**where)
+        photos = _photos(ctx, False)
+        if photos:
+            ctx.set_slots(**photos)
+        self.submit(ctx)
 
-    def step(self, ctx: Context) -> bool:
-        if ctx.state.step == "ask_where":
-            ticket_id = ctx.slots.get("ticket_id")
-            location = None
-            if self._read_where(ctx) or self._take_attachments(ctx):
-                location = ctx.slots.get("location")
-            elif ctx.text:
-                location = ctx.text[:200]
-            if not location:
-                return False
-            known = ctx.slots.get("location") or ""
-            if known and known not in location:
-                location = f"{location}（{known}）"
-            ctx.tickets().amend(ctx.resident_actor(), ticket_id, location=location,
-                                household_id=ctx.slots.get("household_id"))
-            ctx.say("emergency.location_added", location=location)
-            begin(ctx, self.name, "created", ticket_id=ticket_id)
+    def on_payload(self, ctx: Context, payload: Payload) -> bool:
+        if ctx.state.step == "repeat" and payload.verb in ("again", "same"):
+            self._repeat(ctx, again=payload.verb == "again")
             return True
-        return super().step(ctx)
+        return super().on_payload(ctx, payload)
 
-    def _create(self, ctx: Context) -> None:
+    def _repeat(self, ctx: Context, again: bool) -> None:
+        if again:
+            self._raise(ctx)
+            return
+        earlier = int(ctx.slots["earlier_id"])
+        svc = ctx.tickets()
+        svc.add_note(ctx.resident_actor(), earlier, ctx.slots["description"][:500])
+        ctx.say("emergency.added", number=svc.get(ctx.resident_actor(), earlier).number)
+        begin(ctx, self.name, "created", ticket_id=earlier)
+
+    def step(self, ctx: Context) -> Outcome:
+        if ctx.state.step == "description":
+            if not self._says_what(ctx):
+                return Outcome.NOT_MINE
+            self._from_message(ctx)
+            return Outcome.HANDLED
+        if ctx.state.step == "repeat":
+            if ctx.intent in ("affirm", "deny"):
+                self._repeat(ctx, again=ctx.intent == "affirm")
+                return Outcome.HANDLED
+            return Outcome.NOT_MINE
+        if ctx.state.step != "ask_where":
+            return super().step(ctx)
+        ticket_id = ctx.slots.get("ticket_id")
+        where = _public_or_own(ctx) or _attached_place(ctx)
+        location = (where or {}).get("location") or (ctx.text[:200] if places.has_words(ctx.text) else "")
+        if not location:
+            return Outcome.NOT_MINE
+        known = ctx.slots.get("location") or ""
+        if known and known not in location:
+            location = f"{location}（{known}）"
+        ctx.tickets().amend(ctx.resident_actor(), ticket_id, location=location,
+                            household_id=(where or {}).get("household_id"))
+        ctx.say("emergency.location_added", location=location)
+        begin(ctx, self.name, "created", ticket_id=ticket_id)
+        return Outcome.HANDLED
+
+    def submit(self, ctx: Context) -> None:
+        if not limits.ticket_allowed(ctx):
+            finish(ctx, resume=False)
+            return
         slots = ctx.slots
         security = any(w in slots["description"] for w in SECURITY_WORDS)
         spec = NewTicket(kind=self.kind, description=slots["description"],
@@ -283,6 +399,29 @@ class Emergency(Repair):
             ctx.say("emergency.ask_where")
         else:
             begin(ctx, self.name, "created", ticket_id=ticket.id)
+
+
+def _public_or_own(ctx: Context) -> dict[str, Any] | None:
+    """Where an emergency is, without stopping to bind: any flat named is written down as it is."""
+    household, _ = places.household_named(ctx)
+    own = ctx.household
+    if household is not None:
+        return _home(household) if own is not None and household.id == own.id else \
+            {"location": household.label, "household_id": None}
+    public = places.public_where(ctx)
+    if public:
+        return {"location": public, "household_id": None}
+    if own is not None and places.mentions_home(ctx.text):
+        return _home(own)
+    return None
+
+
+def _attached_place(ctx: Context) -> dict[str, Any] | None:
+    locations = [a for a in ctx.inbound.attachments if a.kind == "location"]
+    if not locations:
+        return None
+    loc = locations[0]
+    return {"location": (loc.label or f"({loc.latitude:.5f}, {loc.longitude:.5f})")[:200]}
 
 
 register(Repair())

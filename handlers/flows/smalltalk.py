@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 from handlers import payloads
 from handlers import state as state_store
 from handlers.context import Context
-from handlers.flows.base import REGISTRY, Flow, register
+from handlers.flows.base import REGISTRY, Flow, Outcome, register, start_flow
 from handlers.identity import find_community
 from handlers.messages import Button
 from handlers.payloads import Payload
 from handlers.registry import command, payload_scope
 
+WHO_ARE_YOU = re.compile(r"你是谁|你是(机器人|真人|人工|ai|AI)|你叫什么|你能(干|做)什么|who are you|are you a (bot|robot)", re.I)
 RESIDENT_MENU = ("repair", "emergency", "complaint", "suggestion", "visitor", "fee", "status", "events", "bind")
 STAFF_MENU = ("tasks", "overdue", "visitors_today")
 
@@ -39,12 +42,14 @@ class SmallTalk(Flow):
             ctx.say("chat.goodbye")
         elif intent in ("affirm", "deny"):
             ctx.say("chat.affirm_idle")
+        elif WHO_ARE_YOU.search(ctx.text):
+            ctx.say("chat.who_am_i", *menu_buttons(ctx), community=ctx.community.name)
         else:
             ctx.say("chat.out_of_scope", *menu_buttons(ctx))
 
-    def step(self, ctx: Context) -> bool:
+    def step(self, ctx: Context) -> Outcome:
         self.start(ctx)
-        return True
+        return Outcome.HANDLED
 
 
 register(SmallTalk())
@@ -82,8 +87,6 @@ def _start(ctx: Context, rest: str) -> None:
 
 @payload_scope("m")
 def _menu_payload(ctx: Context, payload: Payload) -> bool:
-    from handlers.conversation import start_flow
-
     item = payload.verb
     if item == "menu":
         show_menu(ctx)

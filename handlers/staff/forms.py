@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from handlers.context import Context
-from handlers.flows.base import Flow, finish, register
+from handlers.flows.base import Flow, Outcome, finish, register
 from handlers.payloads import Payload
 from handlers.staff import actions
 
@@ -27,7 +27,7 @@ class ResolveTask(Flow):
     def start(self, ctx: Context) -> None:
         self.start_prompt(ctx)
 
-    def step(self, ctx: Context) -> bool:
+    def step(self, ctx: Context) -> Outcome:
         photo = _photo(ctx)
         if photo:
             ctx.set_slots(photo=photo)
@@ -35,20 +35,20 @@ class ResolveTask(Flow):
             if not ctx.text:
                 if photo:
                     ctx.say("task.ask_note", number=ctx.slots.get("number"))
-                return bool(photo)
+                return Outcome.HANDLED if photo else Outcome.NOT_MINE
             ctx.set_slots(note=ctx.text)
             if ctx.slots.get("photo"):
                 self._complete(ctx)
             else:
                 ctx.goto("photo")
                 self.start_prompt(ctx)
-            return True
+            return Outcome.HANDLED
         if ctx.state.step == "photo":
             if photo or SKIP.fullmatch(ctx.text):
                 self._complete(ctx)
-                return True
-            return False
-        return False
+                return Outcome.HANDLED
+            return Outcome.NOT_MINE
+        return Outcome.NOT_MINE
 
     def on_payload(self, ctx: Context, payload: Payload) -> bool:
         if payload.verb == "skip" and ctx.state.step == "photo":
@@ -79,11 +79,11 @@ class TransferNote(Flow):
     def start(self, ctx: Context) -> None:
         self.start_prompt(ctx)
 
-    def step(self, ctx: Context) -> bool:
+    def step(self, ctx: Context) -> Outcome:
         if ctx.state.step != "note" or not ctx.text:
-            return False
+            return Outcome.NOT_MINE
         self._complete(ctx, "" if SKIP.fullmatch(ctx.text) else ctx.text)
-        return True
+        return Outcome.HANDLED
 
     def on_payload(self, ctx: Context, payload: Payload) -> bool:
         if payload.verb == "skip":

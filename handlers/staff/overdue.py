@@ -7,7 +7,7 @@ import re
 from backend.catalogue import name
 from backend.catalogue import register as register_texts
 from handlers.context import Context
-from handlers.flows.base import Flow, finish, register
+from handlers.flows.base import Flow, Outcome, finish, register
 from handlers.registry import command, text_command
 from handlers.staff.access import sees_overdue
 from handlers.staff.cards import task_card
@@ -54,8 +54,8 @@ class Overdue(Flow):
         show_overdue(ctx)
         finish(ctx)
 
-    def step(self, ctx: Context) -> bool:
-        return False
+    def step(self, ctx: Context) -> Outcome:
+        return Outcome.NOT_MINE
 
 
 register(Overdue())

@@ -8,7 +8,7 @@ from datetime import datetime
 from backend.catalogue import register as register_texts
 from backend.models import Ticket
 from handlers.context import Context
-from handlers.flows.base import Flow, finish, register
+from handlers.flows.base import Flow, Outcome, finish, register
 from handlers.registry import command, text_command
 from handlers.staff.cards import task_card
 
@@ -49,8 +49,8 @@ class Tasks(Flow):
         show_tasks(ctx)
         finish(ctx)
 
-    def step(self, ctx: Context) -> bool:
-        return False
+    def step(self, ctx: Context) -> Outcome:
+        return Outcome.NOT_MINE
 
 
 register(Tasks())

@@ -7,7 +7,7 @@ import re
 from backend.catalogue import register as register_texts
 from backend.services import visitors
 from handlers.context import Context
-from handlers.flows.base import Flow, finish, register
+from handlers.flows.base import Flow, Outcome, finish, register
 from handlers.registry import command, text_command
 from handlers.staff.access import checks_visitors
 
@@ -76,8 +76,8 @@ class VisitorsToday(Flow):
         show_today(ctx)
         finish(ctx)
 
-    def step(self, ctx: Context) -> bool:
-        return False
+    def step(self, ctx: Context) -> Outcome:
+        return Outcome.NOT_MINE
 
 
 register(VisitorsToday())

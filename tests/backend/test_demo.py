@@ -44,7 +44,7 @@ def test_places(session: Session, settings: Settings, clock: FrozenClock) -> Non
     buildings = session.scalars(select(Building).order_by(Building.id)).all()
     assert [(b.code, b.name) for b in buildings] == [(str(i), f"{i}号楼") for i in range(1, 7)]
     assert session.scalar(select(func.count()).select_from(Unit)) == 12
-    assert session.scalar(select(func.count()).select_from(Household)) == 6 * 2 * 18 * 2 == 432
+    assert session.scalar(select(func.count()).select_from(Household)) == 6 * 2 * 18 * 4 == 864
 
     h = _household(session, "3-2-1502")
     assert (h.room, h.floor, h.area_m2) == ("1502", 15, Decimal("126"))
@@ -53,7 +53,7 @@ def test_places(session: Session, settings: Settings, clock: FrozenClock) -> Non
     assert [p.phone for p in h.phones] == ["13900321502"]
     low = _household(session, "1-1-0101")
     assert (low.floor, low.area_m2, [p.phone for p in low.phones]) == (1, Decimal("98"), ["13900110101"])
-    assert session.scalar(select(func.count(func.distinct(HouseholdPhone.phone)))) == 432
+    assert session.scalar(select(func.count(func.distinct(HouseholdPhone.phone)))) == 864
 
 
 def test_staff_and_stewards(session: Session, settings: Settings, clock: FrozenClock) -> None:
@@ -89,7 +89,7 @@ def test_bills(session: Session, settings: Settings, clock: FrozenClock) -> None
     assert (rate.fee_type, rate.unit_price, rate.basis) == ("property", Decimal("2.80"), "per_m2")
 
     assert billing_periods(clock.now()) == [f"2026-{m:02d}" for m in range(1, 13)]
-    assert session.scalar(select(func.count()).select_from(Bill)) == 432 * 12
+    assert session.scalar(select(func.count()).select_from(Bill)) == 864 * 12
     assert set(session.scalars(select(Bill.period))) == set(billing_periods(clock.now()))
 
     h = _household(session, "6-1-0801")
@@ -104,9 +104,9 @@ def test_bills(session: Session, settings: Settings, clock: FrozenClock) -> None
     assert session.scalar(select(func.sum(Payment.amount)).where(Payment.household_id == big.id)) == Decimal("4233.60")
 
     # Only building 6 owes anything: 72 households x 3 months.
-    assert session.scalar(select(func.count()).select_from(Bill).where(Bill.paid_amount < Bill.amount)) == 216
-    assert session.scalar(select(func.count()).select_from(Payment)) == 432 * 12 - 216
-    assert session.scalar(select(func.sum(Bill.amount - Bill.paid_amount))) == 36 * 3 * (
+    assert session.scalar(select(func.count()).select_from(Bill).where(Bill.paid_amount < Bill.amount)) == 432
+    assert session.scalar(select(func.count()).select_from(Payment)) == 864 * 12 - 432
+    assert session.scalar(select(func.sum(Bill.amount - Bill.paid_amount))) == 36 * 3 * 2 * (  # 36 floors-and-units x 3 months x two rooms of each size
         Decimal("98") + Decimal("126")
     ) * Decimal("2.8")
 
@@ -140,14 +140,49 @@ def test_idempotent_refresh(session: Session, settings: Settings, clock: FrozenC
     assert again.id == first.id
     assert session.scalar(select(func.count()).select_from(Community)) == 1
     assert session.scalar(select(func.count()).select_from(Staff)) == 15
-    assert session.scalar(select(func.count()).select_from(Household)) == 432
-    assert session.scalar(select(func.count()).select_from(HouseholdPhone)) == 432
+    assert session.scalar(select(func.count()).select_from(Household)) == 864
+    assert session.scalar(select(func.count()).select_from(HouseholdPhone)) == 864
     assert session.scalar(select(func.count()).select_from(TicketCategory)) == len(DEFAULT_CATEGORIES)
-    assert session.scalar(select(func.count()).select_from(Bill)) == 432 * 12
-    assert session.scalar(select(func.count()).select_from(Payment)) == 432 * 12 - 216
+    assert session.scalar(select(func.count()).select_from(Bill)) == 864 * 12
+    assert session.scalar(select(func.count()).select_from(Payment)) == 864 * 12 - 432
     assert _household(session, "2-1-0302").id == h.id
     session.refresh(cs1)
     assert cs1.name == "张敏"
     assert session.scalar(select(func.count()).select_from(ChatIdentity)) == 1
     assert min(session.scalars(select(Bill.period))) == "2026-02"
     assert _owed(session, _household(session, "6-1-0801")) == Decimal("823.20")
+
+
+def test_demo_mode_opens_the_web_chats_the_page_switches_between(session: Session, settings: Settings,
+                                                                  clock: FrozenClock) -> None:
+    from backend.models import Resident
+    from backend.services.demo import DEMO_STAFF, WEB_STAFF_PREFIX, web_resident_id, web_staff_id
+    from handlers.identity import DEMO_STAFF_PREFIX
+
+    assert WEB_STAFF_PREFIX == DEMO_STAFF_PREFIX  # the conversation treats these ids as staff in demo mode
+    settings.demo_mode = True
+    for _ in range(2):  # a refresh keeps them, one of each
+        community = seed_demo(session, settings, clock)
+        session.commit()
+    chats = {i.external_id: i for i in session.scalars(select(ChatIdentity))}
+    staff = {s.id: s for s in session.scalars(select(Staff))}
+    assert len(chats) == len(DEMO_STAFF) + 2
+    for spec in DEMO_STAFF:
+        chat = chats[web_staff_id(spec.login)]
+        assert (chat.channel, chat.community_id, chat.resident_id) == ("web", community.id, None)
+        assert staff[chat.staff_id].login == spec.login and chat.display_name == spec.name
+    for label, name in (("3-2-1502", "陈晓梅"), ("6-1-0801", "林志强")):
+        chat = chats[web_resident_id(label)]
+        assert chat.staff_id is None and chat.channel == "web"
+        resident = session.get(Resident, chat.resident_id)
+        assert resident.name == name and resident.bound_at is not None
+        assert resident.household_id == _household(session, label).id
+        assert resident.phone == f"1390{int(label[0]):02d}{label[2]}{label[4:]}"
+    assert _owed(session, _household(session, "6-1-0801")) > 0 == _owed(session, _household(session, "3-2-1502"))
+
+
+def test_outside_demo_mode_no_web_chat_is_made(session: Session, settings: Settings, clock: FrozenClock) -> None:
+    assert settings.demo_mode is False
+    seed_demo(session, settings, clock)
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(ChatIdentity)) == 0

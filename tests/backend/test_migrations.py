@@ -9,7 +9,6 @@ If this fails after a model change, add a migration:
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from backend.migrate import current_head, upgrade
 from backend.models import Base
+from tests.conftest import throwaway_pg_database
 
 PG_ADMIN_URL = os.environ.get("GUANJIA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DATABASES = os.environ.get("GUANJIA_TEST_DATABASES", "sqlite,postgresql").split(",")
@@ -31,16 +31,8 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'var' / 'fresh.db'}"
         return
-    name = f"guanjia_m_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_pg_database("guanjia_m") as url:
+        yield url
 
 
 def _diff(url: str) -> list[object]:

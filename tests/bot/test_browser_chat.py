@@ -1,8 +1,11 @@
 """The /chat page in a real headless Chromium against a real uvicorn (demo mode, temp SQLite, worker thread on).
 
-A technician's tab and a resident's tab: the resident types, sees replies, reports a repair; the task
-card appears in the technician's tab without a reload, the technician clicks 接单, and 已受理 appears
-in the resident's tab without a reload. Skipped only where Chromium is missing and CI is not set.
+A technician's tab and a new visitor's tab: the visitor types, sees replies, binds a home and reports a
+repair; the task card appears in the technician's tab without a reload, the technician clicks 接单, and
+已受理 appears in the resident's tab without a reload. The technician's tab then switches to customer
+service (staff:cs1, whose page was never open): the card telling cs1 they own the ticket is waiting, and
+the switcher showed it as unread before. The bound demo resident in arrears sees what is owed. Skipped
+only where Chromium is missing and CI is not set.
 """
 
 from __future__ import annotations
@@ -121,11 +124,20 @@ class Tab:
         self.driver.find_element("css selector", "#composer button").click()
         return self.wait_for(lambda: next((t for t in self.bot_texts()[before:] if expect in t), None))
 
-    def become(self, user: str) -> None:
+    def pick(self, selector: str):  # type: ignore[no-untyped-def]
         self.focus()
         self.wait_for(lambda: not self.driver.find_element("id", "picks").get_attribute("hidden"))
-        self.driver.find_element("css selector", f'#picks button[data-user="{user}"]').click()
+        return self.driver.find_element("css selector", f"#picks button{selector}")
+
+    def become(self, user: str) -> None:
+        self.pick(f'[data-user="{user}"]').click()
         assert self.driver.find_element("id", "user").get_attribute("value") == user
+
+    def become_new_visitor(self) -> str:
+        self.pick("[data-visitor]").click()
+        user = self.driver.find_element("id", "user").get_attribute("value")
+        assert user.startswith("u-")
+        return user
 
 
 def test_chat_page_replies_buttons_and_pushes_without_reload(server, browser):
@@ -133,13 +145,14 @@ def test_chat_page_replies_buttons_and_pushes_without_reload(server, browser):
     tech = Tab(browser, browser.current_window_handle)
     assert "管家" in browser.title
     tech.become("staff:tech1")
-    tech.say("你好", "欢迎")
+    tech.say("你好", "我的任务")  # its chat exists from the start: a staff menu, no welcome
 
     browser.switch_to.new_window("tab")
     browser.get(f"{server}/chat")
     resident = Tab(browser, browser.current_window_handle)
     resident.wait_for(lambda: browser.find_element("id", "user").get_attribute("value") == "staff:tech1")
-    resident.become("u-demo")
+    visitor = resident.become_new_visitor()
+    assert resident.become_new_visitor() != visitor  # each time a new person
     resident.say("你好", "欢迎使用和谐家园")
     menu = browser.find_elements("css selector", ".msg.bot .buttons button")
     assert any("报修" in b.text for b in menu)
@@ -160,3 +173,16 @@ def test_chat_page_replies_buttons_and_pushes_without_reload(server, browser):
     pushed = resident.wait_for(lambda: next((t for t in resident.pushed_texts() if "已受理" in t), None))
     assert "吴涛" in pushed
     assert browser.execute_script("return performance.getEntriesByType('navigation').length") == 1  # no reload
+
+    # customer service never opened the page, yet its chat exists: the owner's card was pushed and waits
+    cs1 = tech.pick('[data-user="staff:cs1"]')
+    assert tech.wait_for(lambda: cs1.find_element("css selector", ".badge").text)  # shown as unread meanwhile
+    tech.become("staff:cs1")
+    owned = tech.wait_for(lambda: next((t for t in tech.pushed_texts() if "首问负责人" in t), None))
+    assert "3-2-1502" in owned and "水管" in owned
+    assert any("接单" in b.text for b in browser.find_elements("css selector", ".msg.pushed button"))
+    assert not cs1.find_element("css selector", ".badge").text
+
+    resident.become("resident:6-1-0801")  # a bound demo resident in arrears
+    assert "823.20" in resident.say("物业费还欠多少", "823.20")
+    assert browser.execute_script("return performance.getEntriesByType('navigation').length") == 1

@@ -148,6 +148,28 @@ def test_demo_staff_ids_are_staff(client, session_factory):
         assert identity.staff_id is not None and identity.resident_id is None
 
 
+def test_demo_session_lists_the_people_the_page_switches_between(client):
+    people = client.get("/api/webchat/session").json()["people"]
+    assert [p["user"] for p in people] == ["resident:3-2-1502", "resident:6-1-0801", None, "staff:cs1",
+                                           "staff:tech1", "staff:guard1", "staff:manager"]
+    assert [p["kind"] for p in people] == ["resident", "resident", "visitor"] + ["staff"] * 4
+    assert people[1]["label"] == "住户 林志强 6-1-0801（欠物业费）" and "owes fees" in people[1]["label_en"]
+    assert people[3]["label"] == "客服部 张敏（cs1）"
+
+
+def test_a_task_card_waits_in_the_chat_of_staff_who_never_wrote(client, settings, session_factory, clock):
+    from bot.worker import Worker
+
+    r = client.post("/api/webchat/messages", json={"user": "resident:3-2-1502", "text": "厨房水管漏水了"})
+    assert "工单号" in r.json()["replies"][0]["text"]  # bound from the start: no questions about the home
+    Worker(session_factory, clock, settings).run_once()
+    pushed = client.get("/api/webchat/messages", params={"user": "staff:cs1"}).json()["messages"]
+    card = next(m for m in pushed if "首问负责人" in m["text"])  # cs1 is the steward of building 3
+    assert "3-2-1502" in card["text"] and any("接单" in b["title"] for b in card["buttons"])
+    r = client.post("/api/webchat/messages", json={"user": "staff:cs1", "payload": card["buttons"][0]["payload"]})
+    assert any("已接单" in m["text"] for m in r.json()["replies"]), r.json()  # staff:cs1 is cs1
+
+
 def test_media_serves_files_under_media_dir_only(client, settings, tmp_path):
     photos = settings.media_dir / "tg"
     photos.mkdir(parents=True)
@@ -188,7 +210,7 @@ def test_outside_demo_ids_need_the_servers_token(client, settings):
     assert client.get("/api/webchat/messages", params={"user": "u-mallory"}).status_code == 403
 
     session = client.get("/api/webchat/session").json()
-    assert session["user"].startswith("w-") and session["demo"] is False
+    assert session["user"].startswith("w-") and session["demo"] is False and session["people"] == []
     me = session["user"]
     # the page: the HttpOnly cookie the session call set
     r = client.post("/api/webchat/messages", json={"user": me, "text": "你好"})
@@ -214,12 +236,17 @@ def test_session_is_kept_by_its_cookie_and_renewed_when_forged(client):
 
 
 @pytest.mark.parametrize("demo_mode", [False])
-def test_outside_demo_staff_ids_give_no_staff_power(client, settings, session_factory):
-    auth = {"Authorization": "Bearer " + sign(settings, "staff:cs1")}  # even with a valid signature
-    r = client.post("/api/webchat/messages", json={"user": "staff:cs1", "text": "你好"}, headers=auth)
-    assert r.status_code == 200
+def test_outside_demo_only_issued_ids_speak_never_the_demos_chats(client, settings, session_factory, clock):
+    settings.demo_mode = True
+    with session_factory() as s:  # a database once seeded in demo mode holds staff:cs1's chat
+        seed_demo(s, settings, clock)
+        s.commit()
+    settings.demo_mode = False
+    for user in ("staff:cs1", "resident:3-2-1502", "u-demo"):
+        auth = {"Authorization": "Bearer " + sign(settings, user)}  # even with a valid signature
+        r = client.post("/api/webchat/messages", json={"user": user, "text": "我的任务"}, headers=auth)
+        assert r.status_code == 403 and r.json()["error"] == "webchat.forbidden"
+        assert client.get("/api/webchat/messages", params={"user": user}, headers=auth).status_code == 403
     with session_factory() as s:
-        identity = s.scalar(select(ChatIdentity).where(ChatIdentity.external_id == "staff:cs1"))
-        assert identity.staff_id is None
-    buttons = [b["payload"] for m in r.json()["replies"] for b in m["buttons"]]
-    assert "m:tasks" not in buttons
+        identity = s.scalar(select(ChatIdentity).where(ChatIdentity.external_id == "u-demo"))
+        assert identity is None

@@ -48,6 +48,11 @@ class Chat:
     def say(self, text: str) -> str:
         return self._send(text=text)
 
+    def say_confirmed(self, text: str) -> str:
+        """Say it, and confirm if asked (the policy asks when the parse is only fairly sure)."""
+        reply = self.say(text)
+        return self.say("确认") if "请确认" in reply else reply
+
     def press(self, payload: str) -> str:
         return self._send(payload=payload)
 

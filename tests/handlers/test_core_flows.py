@@ -111,6 +111,18 @@ def test_garbage_and_forged_buttons_do_not_crash(chat):
 def test_cancel_after_the_repair_was_registered_cancels_the_ticket(chat, session_factory):
     jack = chat("u-jack")
     assert "工单号" in jack.say("3号楼电梯门关不上")
-    jack.say("算了不报了")
+    assert "确定要撤销" in jack.say("算了不报了")  # destructive: confirmed first
+    with session_factory() as s:
+        assert s.scalar(select(Ticket)).status == "new"
+    assert "已取消工单" in jack.say("确认")
     with session_factory() as s:
         assert s.scalar(select(Ticket)).status == "cancelled"
+
+
+def test_cancel_not_confirmed_keeps_the_ticket(chat, session_factory):
+    kim = chat("u-kim")
+    assert "工单号" in kim.say("3号楼电梯门关不上")
+    assert "确定要撤销" in kim.say("算了不报了")
+    assert "不变" in kim.say("不用了")
+    with session_factory() as s:
+        assert s.scalar(select(Ticket)).status == "new"

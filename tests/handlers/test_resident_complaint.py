@@ -85,7 +85,9 @@ def test_cancel_midway_and_after(chat, session_factory):
     assert "已取消" in hal.say("算了")
     assert only_ticket(session_factory) is None
     hal.say("楼道里的垃圾好几天没人收")
-    assert "已取消工单" in hal.say("算了不投诉了，取消吧")
+    assert "确定要撤销" in hal.say("算了不投诉了，取消吧")
+    assert only_ticket(session_factory).status == "new"
+    assert "已取消工单" in hal.say("是的")
     assert only_ticket(session_factory).status == "cancelled"
 
 

@@ -36,7 +36,8 @@ def test_events_list_sign_up_and_withdraw(chat, session_factory):
     assert "已为您报名「义诊」1人" in cy.press(f"e:join:{clinic.id}")
     assert "已报名" in cy.press(f"e:join:{clinic.id}")  # once per resident
     assert "您已报名1人" in cy.say("还有什么活动")
-    assert "已取消「义诊」" in cy.press(f"e:quit:{clinic.id}")
+    assert "确定要取消「义诊」" in cy.press(f"e:quit:{clinic.id}")
+    assert "已取消「义诊」" in cy.press(f"e:quitok:{clinic.id}")
     with session_factory() as s:
         assert s.scalar(select(EventSignup)).status == "withdrawn"
 
@@ -45,7 +46,8 @@ def test_sign_up_in_words_with_people_then_withdraw_in_words(chat, session_facto
     di = chat("u-di")
     reply = di.say("我要报名中秋游园会，我们三个人")
     assert "已为您报名「中秋游园会」3人" in reply
-    assert "已取消「中秋游园会」" in di.say("不去了，取消报名")
+    assert "确定要取消「中秋游园会」" in di.say("不去了，取消报名")
+    assert "已取消「中秋游园会」" in di.say("对")
     with session_factory() as s:
         assert s.scalar(select(EventSignup)).status == "withdrawn"
 

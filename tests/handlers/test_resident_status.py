@@ -90,7 +90,9 @@ def test_resident_cancels_own_open_ticket(chat, session_factory):
     fay = bound(chat, "u-fay")
     fay.say("厨房水管漏水了")
     t = first_ticket(session_factory)
-    assert "已取消工单" in fay.press(f"r:cancel:{t.id}")
+    assert "确定要撤销" in fay.press(f"r:cancel:{t.id}")
+    assert first_ticket(session_factory).status == "new"
+    assert "已取消工单" in fay.press(f"r:cancelok:{t.id}")
     assert first_ticket(session_factory).status == "cancelled"
 
 
@@ -98,7 +100,8 @@ def test_cancel_in_words_withdraws_the_ticket(chat, session_factory):
     gus = bound(chat, "u-gus")
     gus.say("厨房水管漏水了")
     gus.say("谢谢")
-    assert "已取消工单" in gus.say("取消刚才的报修")
+    assert "确定要撤销" in gus.say("取消刚才的报修")
+    assert "已取消工单" in gus.say("确认")
     assert first_ticket(session_factory).status == "cancelled"
 
 
@@ -158,4 +161,12 @@ def test_reopen_button(chat, session_factory, clock, settings):
 
 
 def test_no_tickets(chat):
-    assert "没有进行中的工单" in chat("u-lee").say("我的报修到哪一步了")
+    assert "没有进行中的工单" in bound(chat, "u-lee").say("我的报修到哪一步了")
+
+
+def test_a_stranger_with_no_tickets_is_asked_to_bind_then_sees_the_homes_tickets(chat):
+    mo = chat("u-mo")
+    assert "先绑定" in mo.say("我的报修到哪一步了")
+    mo.say("3-2-1502")
+    reply = mo.say("13900321502")
+    assert "绑定成功" in reply and "没有进行中的工单" in reply

@@ -29,7 +29,7 @@ def test_all_details_in_one_message_give_a_pass_with_code_and_qr(chat, session_f
     amy = bound(chat, "u-amy")
     reply = amy.say("明天下午张阿姨来看我，三个人，车牌粤B12345")
     assert "访客登记成功" in reply and "张阿姨" in reply and "3人" in reply and "粤B12345" in reply
-    assert "12-02 13:00–18:00" in reply
+    assert "12月2日 下午1:00–晚上6:00" in reply
     p = only_pass(session_factory)
     assert len(p.code) == 6 and p.code.isdigit() and p.code in reply
     assert p.people == 3 and p.plate == "粤B12345"
@@ -47,25 +47,28 @@ def test_missing_name_and_day_are_asked_with_buttons(chat, session_factory):
     reply = ben.say("王师傅")
     assert "哪天来" in reply
     assert ("明天", "f:day:1") in ben.buttons()
-    reply = ben.press("f:day:1")
-    assert "访客登记成功" in reply and "王师傅" in reply and "12-02 00:00–23:59" in reply and "1人" in reply
+    assert "开车" in ben.press("f:day:1")  # the gate lets a car in only by its plate
+    assert ("🚶 不开车", "f:nocar") in ben.buttons()
+    reply = ben.press("f:nocar")
+    assert "访客登记成功" in reply and "王师傅" in reply and "12月2日 凌晨0:00–晚上11:59" in reply and "1人" in reply
 
 
 def test_typed_day_and_relation_as_visitor(chat, session_factory):
     cat = bound(chat, "u-cat")
     assert "哪天来" in cat.say("我妈要来，帮我登记一下访客")
-    reply = cat.say("后天上午")
-    assert "妈妈" in reply and "12-03 09:00–12:00" in reply
+    assert "开车" in cat.say("后天上午")
+    reply = cat.say("粤B12345")
+    assert "粤B12345" in reply and "妈妈" in reply and "12月3日 上午9:00–中午12:00" in reply
 
 
 def test_correction_after_the_pass_keeps_the_code(chat, session_factory):
     dan = bound(chat, "u-dan")
-    dan.say("明天下午张阿姨来看我")
+    dan.say("明天下午张阿姨来看我，不开车")
     code = only_pass(session_factory).code
     reply = dan.say("不对，是3个人")
     assert "已更正" in reply and "3人" in reply and code in reply
     reply = dan.say("不对，是后天上午")
-    assert "12-03 09:00–12:00" in reply
+    assert "12月3日 上午9:00–中午12:00" in reply
     p = only_pass(session_factory)
     assert p.people == 3 and p.code == code and p.valid_from == datetime(2026, 12, 3, 1, 0)
 
@@ -75,28 +78,32 @@ def test_cancel_midway_and_cancel_the_pass(chat, session_factory):
     eve.say("我要登记访客")
     assert "已取消" in eve.say("算了不登记了")
     assert only_pass(session_factory) is None
-    eve.say("明天上午李师傅来送家具")
+    eve.say("明天上午李师傅来送家具，走路来")
     p = only_pass(session_factory)
-    reply = eve.press(f"v:cancel:{p.id}")
+    assert "确定要取消" in eve.press(f"v:cancel:{p.id}")
+    assert only_pass(session_factory).status == "active"
+    reply = eve.press(f"v:cancelok:{p.id}")
     assert "已取消" in reply and p.code in reply
     assert only_pass(session_factory).status == "cancelled"
 
 
 def test_cancel_in_words_after_the_pass_cancels_it(chat, session_factory):
     fay = bound(chat, "u-fay")
-    fay.say("明天下午张阿姨来看我")
-    assert "作废" in fay.say("取消刚才的登记")
+    fay.say("明天下午张阿姨来看我，不开车")
+    assert "确定要取消" in fay.say("取消刚才的登记")
+    assert "作废" in fay.say("确认")
     assert only_pass(session_factory).status == "cancelled"
-    fay.say("后天下午王阿姨来")
+    fay.say_confirmed("后天下午王阿姨来 不开车")
     fay.say("谢谢")
-    assert "作废" in fay.say("取消访客登记")  # outside the form: the one active pass
+    assert "确定要取消" in fay.say("取消访客登记")  # outside the form: the one active pass
+    assert "作废" in fay.say("好的")
     with session_factory() as s:
         assert {p.status for p in s.scalars(select(VisitorPass))} == {"cancelled"}
 
 
 def test_unbound_user_binds_then_the_registration_continues(chat, session_factory):
     gus = chat("u-gus")
-    reply = gus.say("明天下午张阿姨来看我")
+    reply = gus.say("明天下午张阿姨来看我 不开车")
     assert "先绑定" in reply
     gus.say("6-1-0801")
     reply = gus.say("13900610801")
@@ -109,12 +116,13 @@ def test_topic_switch_to_fees_midway_then_back(chat, session_factory):
     reply = hal.say("我家物业费还欠多少")
     assert "823.20" in reply and "继续" in reply and "怎么称呼" in reply
     assert "哪天来" in hal.say("赵阿姨")
-    assert "访客登记成功" in hal.say("明天上午")
+    assert "开车" in hal.say("明天上午")
+    assert "访客登记成功" in hal.say("不开车")
 
 
 def test_another_household_cannot_cancel_a_pass(chat, session_factory):
     ian = bound(chat, "u-ian")
-    ian.say("明天下午张阿姨来看我")
+    ian.say("明天下午张阿姨来看我，不开车")
     p = only_pass(session_factory)
     jo = bound(chat, "u-jo", "1-1-0101", "13900110101")
     assert "找不到" in jo.press(f"v:cancel:{p.id}")
@@ -123,7 +131,7 @@ def test_another_household_cannot_cancel_a_pass(chat, session_factory):
 
 def test_guard_verifies_the_code_and_the_resident_is_told(chat, session_factory, clock, settings):
     kim = bound(chat, "u-kim")
-    kim.say("明天下午张阿姨来看我，两个人")
+    kim.say_confirmed("明天下午张阿姨来看我，两个人，不开车")
     p = only_pass(session_factory)
     with session_factory() as s:
         guard = s.scalar(select(Staff).where(Staff.login == "guard1"))

@@ -47,7 +47,7 @@ def test_english_commands(chat, session_factory):
     tech1 = chat("staff:tech1")
     assert "已接单" in tech1.say("accept 1")
     assert "转派给谁" in tech1.say("transfer 1")  # no target: the same choice as the button
-    assert "已转派给 工程部" in tech1.say("transfer 1 to engineering")
+    assert "transferred to engineering" in tech1.say("transfer 1 to engineering")  # English is answered in English
     assert "已接单" in tech1.say("ACCEPT #1")
     assert "已开始处理" in tech1.say("start 1")
     assert "处理结果" in tech1.say("done 1")  # no note: asks, like the button

@@ -61,7 +61,7 @@ def test_an_agent_asking_for_overdue_is_politely_refused(chat):
 
 def test_guard_sees_todays_visitors_and_verifies_a_code(chat, clock, session_factory):
     kim = bound(chat, "u-kim")
-    kim.say("明天下午张阿姨来看我，两个人")
+    kim.say_confirmed("明天下午张阿姨来看我，两个人，不开车")
     with session_factory() as s:
         code = s.scalar(select(VisitorPass.code))
     assert code

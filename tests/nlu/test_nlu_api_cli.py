@@ -67,6 +67,7 @@ def test_cli_eval_jsonl(nlu, nlu_cache_dir, tmp_path):
     assert "intent macro-F1: 1.0000" in res.output
     assert "facility" in res.output and "one_word" in res.output
     assert "confusion" in res.output
+    assert "reliability" in res.output and "ECE: " in res.output
 
 
 def test_cli_eval_yaml(nlu, nlu_cache_dir, tmp_path):

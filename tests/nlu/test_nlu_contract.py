@@ -124,3 +124,45 @@ def test_datetime_without_reference_time(nlu):
 ])
 def test_intents(nlu, text, intent):
     assert nlu.parse(text, REF)["intent"]["name"] == intent
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("我想绑定房屋", "bind_home"),
+    ("认证业主", "bind_home"),
+    ("我是3栋的业主", "bind_home"),
+    ("换绑", "bind_home"),
+    ("解绑", "bind_home"),
+    ("我搬家了", "bind_home"),
+    ("转人工", "human_agent"),
+    ("找客服", "human_agent"),
+    ("我要跟真人说", "human_agent"),
+    ("叫你们经理来", "human_agent"),
+    ("3栋2单元1502", "inform"),
+    ("13912345678", "inform"),
+    ("明天下午", "inform"),
+    ("王强 两个人", "inform"),
+    ("粤B12345", "inform"),
+    ("4-1-1101 13900411101", "inform"),
+    ("3号楼", "inform"),
+    ("好的谢谢", "thank"),
+    ("3栋1502 马桶堵了", "report_repair"),
+])
+def test_new_intents(nlu, text, intent):
+    assert nlu.parse(text, REF)["intent"]["name"] == intent
+
+
+def test_bind_home_with_address_and_phone(nlu):
+    r = nlu.parse("帮我绑定下房子 2栋1单元0302 手机13900210302", REF)
+    assert r["intent"]["name"] == "bind_home"
+    assert [(e["entity"], e["value"]) for e in r["entities"]] == [
+        ("building", "2"), ("unit", "1"), ("room", "0302"), ("phone", "13900210302")]
+
+
+@pytest.mark.parametrize("text", ["3号楼", "5栋", "2单元", "1502", "13900411101", "15800005601", "18612345678"])
+def test_form_answers_are_not_strong_intents(nlu, text):
+    # a detail typed into a form is never an emergency, a goodbye or a cancel
+    assert nlu.parse(text, REF)["intent"]["name"] == "inform"
+
+
+def test_not_remembering_is_not_cancel(nlu):
+    assert nlu.parse("不记得了", REF)["intent"]["name"] not in ("cancel", "report_emergency", "inform")

@@ -6,6 +6,8 @@
   var $ = function (id) { return document.getElementById(id); };
   var log = $("log"), userBox = $("user"), textBox = $("text"), statusLine = $("status");
   var state = { user: "", token: "", demo: false, poll: 1.5, cursor: "0", generation: 0, queue: Promise.resolve() };
+  // Demo mode: the people the page can be, and per person not shown now the cursor of what was seen.
+  var others = { seen: {}, unread: {} };
 
   function setStatus(text) { statusLine.textContent = text || ""; }
 
@@ -101,18 +103,75 @@
       .then(function (again) { if (again !== "again") setTimeout(poll, state.poll * 1000); });
   }
 
+  function freshVisitor() {
+    var bytes = new Uint8Array(6);
+    (window.crypto || window.msCrypto).getRandomValues(bytes);
+    return "u-" + Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  function markPicks() {
+    document.querySelectorAll("#picks button").forEach(function (b) {
+      var user = b.getAttribute("data-user");
+      var visitor = b.hasAttribute("data-visitor");
+      b.classList.toggle("current", visitor ? state.user.indexOf("u-") === 0 : user === state.user);
+      var count = (!visitor && user !== state.user && others.unread[user]) || 0;
+      var badge = b.querySelector(".badge");
+      badge.textContent = count ? String(count) : "";
+      badge.hidden = !count;
+    });
+  }
+
   function useUser(user) {
+    if (state.user && state.user !== user) others.seen[state.user] = state.cursor;
     state.user = user;
     state.cursor = "0";
     state.generation += 1;
+    others.unread[user] = 0;
     log.textContent = "";
     userBox.value = user;
-    document.querySelectorAll("#picks button").forEach(function (b) {
-      b.classList.toggle("current", b.getAttribute("data-user") === user);
-    });
+    markPicks();
     if (state.demo) { try { localStorage.setItem("guanjia.webchat.user", user); } catch (e) { /* private mode */ } }
     setStatus("");
     textBox.focus();
+  }
+
+  function showPeople(people) {
+    var box = $("picks");
+    people.forEach(function (p) {
+      var btn = document.createElement("button");
+      btn.type = "button";
+      btn.className = "pick " + p.kind;
+      btn.title = p.label_en;
+      if (p.user) btn.setAttribute("data-user", p.user); else btn.setAttribute("data-visitor", "");
+      btn.appendChild(document.createTextNode(p.label));
+      var badge = document.createElement("span");
+      badge.className = "badge";
+      badge.hidden = true;
+      btn.appendChild(badge);
+      btn.addEventListener("click", function () { useUser(p.user || freshVisitor()); });
+      box.appendChild(btn);
+    });
+    box.hidden = false;
+  }
+
+  // Demo mode: count what is pushed to the people not shown, so a task card arriving for staff shows.
+  function watchOthers() {
+    var users = [];
+    document.querySelectorAll("#picks button[data-user]").forEach(function (b) {
+      var user = b.getAttribute("data-user");
+      if (user !== state.user) users.push(user);
+    });
+    Promise.all(users.map(function (user) {
+      var url = API + "/messages?user=" + encodeURIComponent(user) + "&after=" + encodeURIComponent(others.seen[user] || "0");
+      return fetch(url, { headers: headers(false), credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (body) {
+          if (!body || user === state.user) return;
+          others.unread[user] = (others.unread[user] || 0) + body.messages.length;
+          others.seen[user] = body.cursor;
+        })
+        .catch(function () { /* offline for a moment */ });
+    })).then(function () { markPicks(); setTimeout(watchOthers, state.poll * 1000); });
   }
 
   $("composer").addEventListener("submit", function (ev) {
@@ -130,10 +189,6 @@
     useUser(user);
   });
 
-  document.querySelectorAll("#picks button").forEach(function (b) {
-    b.addEventListener("click", function () { useUser(b.getAttribute("data-user")); });
-  });
-
   fetch(API + "/session", { credentials: "same-origin" })
     .then(function (r) { return r.json(); })
     .then(function (s) {
@@ -144,13 +199,15 @@
       if (state.demo) {
         userBox.readOnly = false;
         $("switch").hidden = false;
-        $("picks").hidden = false;
+        showPeople(s.people || []);
         var saved = null;
         try { saved = localStorage.getItem("guanjia.webchat.user"); } catch (e) { /* private mode */ }
-        user = (saved && USER_RE.test(saved)) ? saved : "u-demo";
+        var first = (s.people || []).filter(function (p) { return p.user; })[0];
+        user = (saved && USER_RE.test(saved)) ? saved : (first ? first.user : freshVisitor());
       }
       useUser(user);
       poll();
+      if (state.demo) watchOthers();
     })
     .catch(function () { setStatus("无法连接服务器，请刷新页面重试。"); });
 })();
