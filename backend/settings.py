@@ -11,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret"}
+MIN_ADMIN_TOKEN_LENGTH = 32
 
 
 class Settings(BaseSettings):
@@ -72,6 +73,8 @@ class Settings(BaseSettings):
     # Web chat and background work (used by bot/)
     run_worker_in_app: bool = True  # the web process also sweeps deadlines and delivers the outbox
     webchat_poll_seconds: float = 1.5  # how often the /chat page asks for pushed messages
+    delivery_lease_seconds: float = Field(default=60.0, gt=0)  # a delivery claim lives this long unless renewed
+    delivery_batch: int = Field(default=10, ge=1, le=500)  # notifications leased per delivery round
 
     @field_validator("wechat_templates", mode="before")
     @classmethod
@@ -84,6 +87,14 @@ class Settings(BaseSettings):
             for name in ("admin_token", "secret_key"):
                 if getattr(self, name) in PLACEHOLDER_SECRETS:
                     raise ValueError(f"GUANJIA_{name.upper()} must be set in production")
+            if self.demo_mode:
+                raise ValueError("GUANJIA_DEMO_MODE must be false in production (anyone could chat as anyone)")
+            if len(self.admin_token) < MIN_ADMIN_TOKEN_LENGTH:
+                raise ValueError(f"GUANJIA_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_LENGTH} characters in "
+                                 "production")
+            if self.wechat_token and not self.wechat_encoding_aes_key:
+                # Plain-mode signatures do not cover the body: a captured one could carry another message.
+                raise ValueError("GUANJIA_WECHAT_ENCODING_AES_KEY must be set in production (WeChat safe mode)")
         return self
 
     @property

@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.api import api_router
 from backend.api.errors import install_error_handlers
-from backend.api.limits import BodyLimitMiddleware
+from backend.api.limits import BodyLimitMiddleware, InFlightLimitMiddleware
 from backend.clock import Clock, SystemClock
 from backend.db import make_engine, make_session_factory
 from backend.settings import Settings, get_settings
+from bot import log_safety
 from bot.telegram.webhook import mount as mount_telegram
 from bot.webchat import mount as mount_webchat
 from bot.wechat.routes import mount as mount_wechat
@@ -200,6 +201,7 @@ def create_app(
 
     app = FastAPI(title="Guanjia 管家", version="0.1.0", docs_url="/docs", lifespan=lifespan,
                   description="REST API of the Guanjia property-management assistant.")
+    log_safety.install(settings)  # no secret, callback signature or phone number in this process's logs
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
     app.state.session_factory = session_factory
@@ -208,6 +210,7 @@ def create_app(
     app.state.readiness = Readiness(())  # nothing to wait for unless the lifespan preloads
 
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(InFlightLimitMiddleware)  # outermost: waiting requests hold no thread
     install_error_handlers(app)
 
     @app.get("/healthz", tags=["ops"], responses={503: {"description": "Starting (see `waiting_for`) or broken."}})

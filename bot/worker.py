@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.clock import Clock
 from backend.services.sweeper import sweep_once
 from backend.settings import Settings
+from bot import log_safety
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.sender import Sender
 from bot.senders import build_senders
@@ -22,12 +23,14 @@ DELIVERY_POLL_SECONDS = 0.5
 class Worker:
     def __init__(self, session_factory: sessionmaker[Session], clock: Clock, settings: Settings,
                  senders: dict[str, Sender] | None = None) -> None:
+        log_safety.install(settings)  # platform clients log URLs with secrets in them
         self.session_factory = session_factory
         self.clock = clock
         self.settings = settings
         self.dispatcher = Dispatcher(session_factory, clock,
                                      senders if senders is not None else build_senders(settings, session_factory, clock),
-                                     tz=settings.timezone)
+                                     tz=settings.timezone, lease_seconds=settings.delivery_lease_seconds,
+                                     batch=settings.delivery_batch)
         self.stop = threading.Event()
         self._thread: threading.Thread | None = None
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import and_, bindparam, select, true
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.clock import Clock
@@ -38,7 +39,13 @@ def read(session: Session, inbound: Inbound, clock: Clock,
         params["community_id"] = wanted.id
     row = _READ[wanted is not None].first(session, params)
     if row is None:
-        return identity.join(session, inbound, clock, settings, wanted), None
+        try:
+            with session.begin_nested():  # simultaneous first messages: one insert wins, the others read it
+                return identity.join(session, inbound, clock, settings, wanted), None
+        except IntegrityError:
+            row = _READ[wanted is not None].first(session, params)
+            if row is None:
+                raise
     values = iter(row)
     found: list[Any] = []
     for cls in _ENTITIES:

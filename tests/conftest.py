@@ -96,3 +96,12 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         run_worker_in_app=False,  # tests run the worker's rounds themselves
         _env_file=None,
     )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_gate_limits() -> Iterator[None]:
+    """The gate's check limits are per process: each test starts with none spent."""
+    from backend.services import visitors
+
+    visitors._GATE.reset()
+    yield

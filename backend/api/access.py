@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeVar
 
-from backend.domain import Department, Role
 from backend.errors import Forbidden, NotFound
 from backend.models import Staff
+from backend.services import permissions
 from backend.services.actor import Actor
+from backend.services.permissions import Perm
 
 T = TypeVar("T")
 
@@ -35,21 +36,31 @@ class Principal:
     def actor(self, community_id: int) -> Actor:
         return Actor.of_staff(self.staff) if self.staff is not None else Actor.system(community_id)
 
+    def may(self, perm: Perm, target: permissions.Target) -> bool:
+        """The operator may do anything; staff what the permission matrix grants them."""
+        return self.staff is None or permissions.allowed(self.staff, perm, target)
+
+    def may_here(self, perm: Perm) -> bool:
+        """`perm` anywhere in the caller's own community (admin: anywhere)."""
+        return self.staff is None or self.may(perm, permissions.community(self.staff.community_id))
+
     @property
     def sees_phones(self) -> bool:
         """Full phone numbers: admin, managers, supervisors and customer service; others see them masked."""
-        s = self.staff
-        return s is None or s.role in (Role.MANAGER, Role.SUPERVISOR) or s.department == Department.CUSTOMER_SERVICE
+        return self.may_here(Perm.PHONES_SEE)
 
     @property
     def keeps_records(self) -> bool:
         """Owner records (buildings, households, residents) are kept by customer service and managers."""
-        s = self.staff
-        return s is None or s.role == Role.MANAGER or s.department == Department.CUSTOMER_SERVICE
+        return self.may_here(Perm.RECORDS_WRITE)
 
     @property
     def manages_staff(self) -> bool:
-        return self.staff is None or self.staff.role == Role.MANAGER
+        return self.may_here(Perm.STAFF_MANAGE)
+
+    @property
+    def edits_community(self) -> bool:
+        return self.may_here(Perm.COMMUNITY_EDIT)
 
     def require(self, allowed: bool) -> None:
         if not allowed:

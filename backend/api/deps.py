@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
@@ -48,8 +48,13 @@ def get_clock(request: Request) -> Clock:
     return request.app.state.clock
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the endpoint returns, rolled back if it raises."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One transaction per request: committed when the endpoint returns, rolled back if it raises.
+
+    Async on purpose: the commit runs on the event loop, not on a worker thread. A request holding a row
+    lock (or SQLite's write lock) must never wait for a free thread while the threads are all taken by
+    requests waiting for that lock; that deadlock ended in pool timeouts and 500s under a burst.
+    """
     with request.app.state.session_factory() as session, session.begin():
         yield session
 

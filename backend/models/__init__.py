@@ -6,7 +6,7 @@ from backend.models.channel import ChannelMessage, ChannelQuota, ChannelToken, G
 from backend.models.community import Building, Community, Household, HouseholdPhone, Unit
 from backend.models.counter import Counter
 from backend.models.dialogue import DialogueState
-from backend.models.outbox import Notification
+from backend.models.outbox import Delivery, Notification
 from backend.models.people import ApiToken, ChatIdentity, InviteCode, Resident, Staff
 from backend.models.resident_services import BindRequest, CommunityEvent, EventSignup, FaqEntry, VisitorPass
 from backend.models.ticket import Attachment, Ticket, TicketCategory, TicketEvent
@@ -25,6 +25,7 @@ __all__ = [
     "Community",
     "CommunityEvent",
     "Counter",
+    "Delivery",
     "DialogueState",
     "EventSignup",
     "FaqEntry",

@@ -15,7 +15,11 @@ class ChannelMessage(Base):
     """A message sent to a chat (replies and pushed notifications); the web chat polls these."""
 
     __tablename__ = "channel_message"
-    __table_args__ = (Index("ix_channel_message_chat", "channel", "chat_id", "id"),)
+    __table_args__ = (
+        Index("ix_channel_message_chat", "channel", "chat_id", "id"),
+        # One pushed copy of a notification per chat: an inbox send retried after a crash finds its row.
+        UniqueConstraint("notification_id", "channel", "chat_id", name="uq_channel_message_notification_chat"),
+    )
 
     id: Mapped[int] = pk()
     community_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("community.id", ondelete="CASCADE"))

@@ -45,6 +45,8 @@ class VisitorPass(Base):
     arrived_at: Mapped[datetime | None]
     verified_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("staff.id"), nullable=True)
     created_at: Mapped[datetime]
+    # The QR image's unguessable name (/media/pass/<token>.png), served only while the pass is live.
+    image_token: Mapped[str] = mapped_column(String(48), default="", index=True)
 
 
 class FaqEntry(Base):

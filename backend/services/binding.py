@@ -12,8 +12,9 @@ from backend.clock import Clock
 from backend.domain import Department
 from backend.errors import IllegalMove, NotFound
 from backend.models import BindRequest, Building, Household, HouseholdPhone, Resident, Staff, Unit
-from backend.services import outbox
+from backend.services import outbox, permissions
 from backend.services.outbox import Recipient
+from backend.services.permissions import Perm
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ def decide(session: Session, clock: Clock, staff: Staff, request_id: int, approv
     request = session.get(BindRequest, request_id, with_for_update=True)
     if request is None or request.community_id != staff.community_id:
         raise NotFound("绑定申请")
+    # Only customer service and the project manager decide who lives where (they see the household's arrears).
+    permissions.require(staff, Perm.BINDING_DECIDE, permissions.of_bind_request(session, request))
     if request.status != "pending":
         raise IllegalMove("bind.already_decided", status=request.status)
     request.status = "approved" if approve else "rejected"

@@ -9,7 +9,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.models import Community, FaqEntry
+from backend.errors import Forbidden
+from backend.models import Community, FaqEntry, Staff
+from backend.services import permissions
+from backend.services.permissions import Perm
 
 THRESHOLD = 62.0  # below this the question goes to customer service as an inquiry
 _STOP = frozenset(
@@ -115,3 +118,38 @@ def seed_demo_faq(session: Session, community: Community, now: datetime | None =
         added += 1
     session.flush()
     return added
+
+
+# ---- editing: the answers residents are given, so only customer-service leads and the project manager --------
+
+FIELDS = ("question", "answer", "keywords", "active")
+
+
+def _may_edit(editor: Staff | None, community_id: int) -> None:
+    """`editor` None is the operator (admin token); anyone else needs faq.write in that community."""
+    if editor is not None and not permissions.allowed(editor, Perm.FAQ_WRITE, permissions.community(community_id)):
+        raise Forbidden()
+
+
+def create(session: Session, editor: Staff | None, community_id: int, now: datetime, **values: object) -> FaqEntry:
+    _may_edit(editor, community_id)
+    entry = FaqEntry(community_id=community_id, updated_at=now, **{k: v for k, v in values.items() if k in FIELDS})
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def update(session: Session, editor: Staff | None, entry: FaqEntry, now: datetime, **values: object) -> FaqEntry:
+    _may_edit(editor, entry.community_id)
+    for key, value in values.items():
+        if key in FIELDS and value is not None:
+            setattr(entry, key, value)
+    entry.updated_at = now
+    session.flush()
+    return entry
+
+
+def delete(session: Session, editor: Staff | None, entry: FaqEntry) -> None:
+    _may_edit(editor, entry.community_id)
+    session.delete(entry)
+    session.flush()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import and_, case, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.clock import Clock
@@ -88,10 +88,14 @@ def enqueue_unique(
 
 
 def claim_due(
-    session: Session, clock: Clock, worker: str, limit: int = 50, lease_seconds: int = 60,
+    session: Session, clock: Clock, worker: str, limit: int = 50, lease_seconds: float = 60,
     channel_filter: Any = None,
 ) -> list[Notification]:
-    """Lease up to `limit` due notifications to `worker` (commit to make the lease visible)."""
+    """Lease up to `limit` due notifications under the claim `worker` (commit to make the lease visible).
+
+    The claim is the fencing token: every later write about these rows names it and does nothing once
+    another worker has taken the row over, so pass a value unique to this claim.
+    """
     now = clock.now()
     query = (
         select(Notification)
@@ -115,33 +119,54 @@ def claim_due(
     return rows
 
 
-def mark_sent(session: Session, clock: Clock, note_id: int) -> None:
-    session.execute(
-        update(Notification).where(Notification.id == note_id)
-        .values(status="sent", sent_at=clock.now(), claimed_by=None, claimed_until=None)
+def _fenced(note_id: int, claim: str | None) -> Any:
+    """The WHERE of a write about a leased row: still pending and, given a claim, still held by it."""
+    where = [Notification.id == note_id, Notification.status == "pending"]
+    if claim is not None:
+        where.append(Notification.claimed_by == claim)
+    return and_(*where)
+
+
+def renew(session: Session, clock: Clock, claim: str, lease_seconds: float, note_id: int | None = None) -> int:
+    """Extend the lease of the rows still held by `claim` (of one row, given `note_id`); how many were held."""
+    query = update(Notification).where(Notification.claimed_by == claim, Notification.status == "pending")
+    if note_id is not None:
+        query = query.where(Notification.id == note_id)
+    result = session.execute(query.values(claimed_until=clock.now() + timedelta(seconds=lease_seconds)),
+                             execution_options={"synchronize_session": False})
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def mark_sent(session: Session, clock: Clock, note_id: int, claim: str | None = None) -> bool:
+    result = session.execute(
+        update(Notification).where(_fenced(note_id, claim))
+        .values(status="sent", sent_at=clock.now(), claimed_by=None, claimed_until=None),
+        execution_options={"synchronize_session": False},
     )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def mark_retry(session: Session, clock: Clock, note_id: int, error: str, delay_seconds: float,
-               max_attempts: int = 8) -> None:
-    note = session.get(Notification, note_id)
-    if note is None:
-        return
-    note.attempts += 1
-    note.error = error[:2000]
-    note.claimed_by, note.claimed_until = None, None
-    if note.attempts >= max_attempts:
-        note.status = "failed"
-    else:
-        note.next_attempt_at = clock.now() + timedelta(seconds=delay_seconds)
-
-
-def mark_unreachable(session: Session, clock: Clock, note_id: int, error: str) -> None:
-    session.execute(
-        update(Notification).where(Notification.id == note_id)
-        .values(status="unreachable", error=error[:2000], claimed_by=None, claimed_until=None,
-                sent_at=None)
+               max_attempts: int = 8, claim: str | None = None) -> bool:
+    """Release the row for a later attempt (or give up after `max_attempts`), in one fenced UPDATE."""
+    result = session.execute(
+        update(Notification).where(_fenced(note_id, claim))
+        .values(attempts=Notification.attempts + 1, error=error[:2000], claimed_by=None, claimed_until=None,
+                status=case((Notification.attempts + 1 >= max_attempts, "failed"), else_=Notification.status),
+                next_attempt_at=clock.now() + timedelta(seconds=delay_seconds)),
+        execution_options={"synchronize_session": False},
     )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_unreachable(session: Session, clock: Clock, note_id: int, error: str, claim: str | None = None) -> bool:
+    result = session.execute(
+        update(Notification).where(_fenced(note_id, claim))
+        .values(status="unreachable", error=error[:2000], claimed_by=None, claimed_until=None,
+                sent_at=None),
+        execution_options={"synchronize_session": False},
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def pending_count(session: Session, before: datetime | None = None) -> int:

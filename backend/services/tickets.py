@@ -46,10 +46,11 @@ from backend.models import (
     TicketCategory,
     TicketEvent,
 )
-from backend.services import outbox, staff_directory
+from backend.services import outbox, permissions, staff_directory
 from backend.services.actor import Actor
 from backend.services.categories import DEFAULT_CATEGORY_BY_KIND
 from backend.services.outbox import Recipient
+from backend.services.permissions import Perm
 from backend.services.ticket_format import staff_label, ticket_params
 from backend.settings import Settings, get_settings
 
@@ -194,6 +195,7 @@ class TicketService:
         """Take the work. Atomic: when many press at once exactly one wins, the rest learn who."""
         staff = self._require_staff(actor)
         ticket = self.get(actor, ticket_id)
+        permissions.require(staff, Perm.TICKET_ACCEPT, permissions.of_ticket(self.s, ticket, paged=True))
         before = ticket.status
         allowed, _ = TRANSITIONS[Action.ACCEPT]
         now = self.clock.now()
@@ -633,13 +635,7 @@ class TicketService:
     @staticmethod
     def _require_handler(staff: Staff, ticket: Ticket) -> None:
         """Owner, assignee, or a supervisor of the ticket's department (or the project manager)."""
-        if staff.id in (ticket.owner_id, ticket.assignee_id):
-            return
-        if staff_directory.can_supervise(staff, ticket.department):
-            return
-        if ticket.assignee_id is None and ticket.owner_id is None and staff.department == ticket.department:
-            return
-        raise Forbidden()
+        permissions.require(staff, Perm.TICKET_HANDLE, permissions.of_ticket(None, ticket))
 
 
 _TICKET_COLUMNS = [c.key for c in Ticket.__table__.c if c.key not in ("id", "number", "owner_id")]

@@ -1,11 +1,18 @@
 """Visitor passes: a 6-digit code and a QR image valid for one time window; guards verify the code.
 
 Times are stored as naive UTC like every other timestamp; callers convert local windows first.
+The QR image lives under an unguessable name (/media/pass/<token>.png) and is served only while the
+pass is active and not past its window: a cancelled, used or expired pass is dead everywhere. The
+gate's checks are logged and rate-limited per staff member, so codes cannot be enumerated there.
 """
 
 from __future__ import annotations
 
+import contextvars
+import logging
 import secrets
+import threading
+from collections import deque
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,9 +24,12 @@ from backend.catalogue import register
 from backend.clock import Clock
 from backend.errors import Forbidden, IllegalMove, Invalid, NotFound
 from backend.models import Household, Resident, Staff, VisitorPass
-from backend.services import outbox
+from backend.services import outbox, permissions
 from backend.services.outbox import Recipient
+from backend.services.permissions import Perm
 from backend.settings import Settings
+
+log = logging.getLogger("guanjia.visitors")
 
 ACTIVE, CANCELLED, ARRIVED = "active", "cancelled", "arrived"
 EARLY_GRACE = timedelta(minutes=30)  # a visitor a little early is still let in
@@ -37,7 +47,16 @@ register({
     "error.pass_too_early": ("通行码 {code} 尚未生效，有效时间 {window}。", "Pass {code} is not valid yet: {window}."),
     "error.pass_expired": ("通行码 {code} 已过期（有效时间 {window}）。", "Pass {code} has expired ({window})."),
     "error.pass_not_active": ("该访客登记已{status}，无法修改。", "This pass is {status} and cannot be changed."),
+    "error.pass_checks_limited": (
+        "通行码核验过于频繁，请 {minutes} 分钟后再试；如有急事请联系安保主管。",
+        "Too many gate-code checks; try again in {minutes} min, or call the security lead.",
+    ),
 })
+# The gate: at most this many checks a minute per staff member, and a pause after repeated wrong codes.
+CHECKS_PER_MINUTE = 20
+FAILURES_BEFORE_PAUSE = 8
+FAILURE_WINDOW = timedelta(minutes=10)
+TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 
 def local(dt: datetime, tz: str) -> datetime:
@@ -61,13 +80,39 @@ def window_label(p: VisitorPass, tz: str, lang: str = "zh") -> str:
     return f"{spoken_time(start, lang)}–{spoken_time(end, lang)}"
 
 
-def qr_path(settings: Settings, code: str) -> Path:
-    return Path(settings.media_dir) / "qr" / f"{code}.png"
+def image_path(settings: Settings, token: str) -> Path:
+    return Path(settings.media_dir) / "pass" / f"{token}.png"
 
 
-def qr_url(code: str) -> str:
-    """Where the web layer serves the pass's QR image."""
-    return f"/media/qr/{code}.png"
+def image_url(visitor_pass: VisitorPass) -> str:
+    """Where the web layer serves the pass's QR image while the pass is live (unguessable, not the code)."""
+    return f"/media/pass/{visitor_pass.image_token}.png" if visitor_pass.image_token else ""
+
+
+# The pass this context just created or amended, for `qr_url(code)` callers that hold only the code.
+_last_pass: contextvars.ContextVar[VisitorPass | None] = contextvars.ContextVar("guanjia_last_pass", default=None)
+
+
+def qr_url(code_or_pass: str | VisitorPass) -> str:
+    """Deprecated spelling of `image_url`: given a code, the image of the pass just made or amended with it."""
+    if isinstance(code_or_pass, VisitorPass):
+        return image_url(code_or_pass)
+    last = _last_pass.get()
+    return image_url(last) if last is not None and last.code == code_or_pass else ""
+
+
+def image_alive(session: Session, clock: Clock, token: str) -> bool:
+    """Whether /media/pass/<token>.png may be served now: an active pass inside its window."""
+    if not token or len(token) > 48 or not set(token) <= TOKEN_CHARS:
+        return False
+    visitor_pass = session.scalar(select(VisitorPass).where(VisitorPass.image_token == token))
+    return visitor_pass is not None and visitor_pass.status == ACTIVE and clock.now() <= visitor_pass.valid_until
+
+
+def forget_image(settings: Settings, visitor_pass: VisitorPass) -> None:
+    """Remove a dead pass's image file (the route refuses it anyway; this is housekeeping)."""
+    if visitor_pass.image_token:
+        image_path(settings, visitor_pass.image_token).unlink(missing_ok=True)
 
 
 def create_pass(
@@ -82,11 +127,12 @@ def create_pass(
         community_id=household.community_id, household_id=household.id, resident_id=resident.id,
         visitor_name=visitor_name.strip()[:50], people=people, plate=plate.strip().upper()[:12],
         code=_new_code(session, household.community_id, clock), valid_from=valid_from, valid_until=valid_until,
-        status=ACTIVE, created_at=clock.now(),
+        status=ACTIVE, created_at=clock.now(), image_token=secrets.token_urlsafe(24),
     )
     session.add(visitor_pass)
     session.flush()
-    write_qr(settings, visitor_pass.code)
+    write_qr(settings, visitor_pass.code, visitor_pass.image_token)
+    _last_pass.set(visitor_pass)
     return visitor_pass
 
 
@@ -109,6 +155,7 @@ def amend_pass(
     if plate is not None:
         visitor_pass.plate = plate.strip().upper()[:12]
     session.flush()
+    _last_pass.set(visitor_pass)
     return visitor_pass
 
 
@@ -140,9 +187,22 @@ def verify_code(session: Session, clock: Clock, settings: Settings, staff: Staff
     Raises NotFound-like IllegalMove errors with catalogue keys error.pass_* (not found, cancelled,
     used, too early, expired) that the staff handler can show as they are (err.text(lang)).
     """
-    code = "".join(ch for ch in (code or "") if ch.isdigit())
-    if not staff.active:
-        raise Forbidden()
+    code = "".join(ch for ch in (code or "") if ch.isascii() and ch.isdigit())[:12]
+    permissions.require(staff, Perm.VISITOR_CHECK, permissions.gate(staff.community_id))
+    _GATE.admit(staff.id, clock.now())
+    try:
+        visitor_pass = _verify(session, clock, settings, staff, code)
+    except IllegalMove as err:
+        _GATE.failed(staff.id, clock.now())
+        log.info("gate check by staff %s (community %s): %s for %s", staff.id, staff.community_id, err.key,
+                 _masked(code))
+        raise
+    log.info("gate check by staff %s (community %s): pass %s admitted", staff.id, staff.community_id,
+             visitor_pass.id)
+    return visitor_pass
+
+
+def _verify(session: Session, clock: Clock, settings: Settings, staff: Staff, code: str) -> VisitorPass:
     candidates = list(session.scalars(
         select(VisitorPass).where(VisitorPass.community_id == staff.community_id, VisitorPass.code == code)
         .order_by(VisitorPass.valid_until.desc()).with_for_update()
@@ -190,11 +250,11 @@ def household_label(session: Session, visitor_pass: VisitorPass) -> str:
     return household.label if household else ""
 
 
-def write_qr(settings: Settings, code: str) -> Path:
-    """Render the code as a PNG QR image under media_dir/qr/."""
+def write_qr(settings: Settings, code: str, token: str) -> Path:
+    """Render the code as a PNG QR image under media_dir/pass/, named by the pass's image token."""
     import segno
 
-    path = qr_path(settings, code)
+    path = image_path(settings, token)
     path.parent.mkdir(parents=True, exist_ok=True)
     segno.make(code, error="m").save(str(path), kind="png", scale=8, border=2)
     return path
@@ -230,6 +290,51 @@ def _new_code(session: Session, community_id: int, clock: Clock) -> str:
         if code not in taken:
             return code
     raise RuntimeError("no free visitor code")  # a million codes; unreachable in practice
+
+
+def _masked(code: str) -> str:
+    """A gate code in the log: enough to match a complaint, not to walk in."""
+    return f"{code[:2]}****" if code else "—"
+
+
+class GateLimiter:
+    """Per staff member: checks a minute, and a pause after repeated wrong codes (this process's view)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._checks: dict[int, deque[datetime]] = {}
+        self._failures: dict[int, deque[datetime]] = {}
+
+    def admit(self, staff_id: int, now: datetime) -> None:
+        with self._lock:
+            failures = _recent(self._failures.setdefault(staff_id, deque()), now - FAILURE_WINDOW)
+            if len(failures) >= FAILURES_BEFORE_PAUSE:
+                wait = failures[0] + FAILURE_WINDOW - now
+                log.warning("gate checks paused for staff %s after %d wrong codes", staff_id, len(failures))
+                raise IllegalMove("error.pass_checks_limited", minutes=max(1, int(wait.total_seconds() // 60) + 1))
+            checks = _recent(self._checks.setdefault(staff_id, deque()), now - timedelta(minutes=1))
+            if len(checks) >= CHECKS_PER_MINUTE:
+                log.warning("gate checks limited for staff %s: %d in a minute", staff_id, len(checks))
+                raise IllegalMove("error.pass_checks_limited", minutes=1)
+            checks.append(now)
+
+    def failed(self, staff_id: int, now: datetime) -> None:
+        with self._lock:
+            self._failures.setdefault(staff_id, deque()).append(now)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._checks.clear()
+            self._failures.clear()
+
+
+def _recent(times: deque[datetime], since: datetime) -> deque[datetime]:
+    while times and times[0] < since:
+        times.popleft()
+    return times
+
+
+_GATE = GateLimiter()
 
 
 def _status_name(status: str) -> str:

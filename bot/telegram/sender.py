@@ -125,10 +125,18 @@ class TelegramSender:
         return int(message_id) if message_id.isdigit() else None
 
     def _remember(self, target: Target, message: Outbound, notification_id: int | None, sent: Message) -> None:
+        external_id = f"{target.chat_id}:{sent.message_id}"
         with transaction(self.session_factory) as session:
+            # One row per (notification, chat): a send repeated after a crash points it at the newest message.
+            row = None if notification_id is None else session.scalar(select(ChannelMessage).where(
+                ChannelMessage.notification_id == notification_id, ChannelMessage.channel == CHANNEL,
+                ChannelMessage.chat_id == target.chat_id[:200]))
+            if row is not None:
+                row.external_id, row.body = external_id, message.as_json()
+                return
             session.add(ChannelMessage(channel=CHANNEL, chat_id=target.chat_id[:200], pushed=True,
                                        body=message.as_json(), notification_id=notification_id,
-                                       external_id=f"{target.chat_id}:{sent.message_id}", created_at=self.clock.now()))
+                                       external_id=external_id, created_at=self.clock.now()))
 
     def _gone(self, target: Target) -> None:
         if target.group_id is not None:

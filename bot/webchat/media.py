@@ -1,4 +1,8 @@
-"""GET /media/{path}: files under settings.media_dir (visitor-pass QR codes, photos), never outside it."""
+"""GET /media/{path}: files under settings.media_dir (photos, visitor-pass QR images), never outside it.
+
+Visitor-pass images are served only under their unguessable token (/media/pass/<token>.png) and only
+while the pass is live; the old code-named images (/media/qr/<6 digits>.png) are never served.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 from starlette.exceptions import HTTPException
 
+from backend.services import visitors
+
 router = APIRouter(tags=["web chat"])
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+LEGACY_CODE_IMAGES = "qr"  # gate-pass images named by the code itself (guessable): never served
 
 
 def _inside(base: Path, relative: str) -> Path | None:
@@ -23,14 +30,30 @@ def _inside(base: Path, relative: str) -> Path | None:
     return target
 
 
+def _pass_image_alive(request: Request, target: Path) -> bool:
+    """A pass image is served while its pass is active and inside its window; a dead one's file is removed."""
+    state = request.app.state
+    with state.session_factory() as session:
+        alive = target.suffix == ".png" and visitors.image_alive(session, state.clock, target.stem)
+    if not alive:
+        target.unlink(missing_ok=True)
+    return alive
+
+
 @router.get("/media/{path:path}", include_in_schema=False)
 def media(path: str, request: Request) -> FileResponse:
-    target = _inside(request.app.state.settings.media_dir, path)
-    if target is None:
+    root = Path(request.app.state.settings.media_dir).resolve()
+    target = _inside(root, path)
+    # Judged on the resolved path, so qr/../ or ./ spellings cannot reach a gate image another way.
+    folder = target.relative_to(root).parts[0] if target is not None else ""
+    gate_pass = folder == "pass"
+    if target is None or folder == LEGACY_CODE_IMAGES or (gate_pass and not _pass_image_alive(request, target)):
         raise HTTPException(status_code=404, detail="Not Found")
     content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
     # Only images display in the page; anything else downloads, so an uploaded HTML file cannot run here.
     disposition = "inline" if content_type in INLINE_TYPES else "attachment"
     return FileResponse(target, media_type=content_type, content_disposition_type=disposition,
-                        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600",
+                        headers={"X-Content-Type-Options": "nosniff",
+                                 # a pass may be cancelled any minute: nobody keeps a copy
+                                 "Cache-Control": "no-store" if gate_pass else "private, max-age=3600",
                                  "Content-Security-Policy": "default-src 'none'; sandbox"})

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from backend.domain import OPEN_STATUSES, TRANSITIONS, Action, Department, Role
+from sqlalchemy.orm import object_session
+
+from backend.domain import OPEN_STATUSES, TRANSITIONS, Action, Role
 from backend.models import Staff, Ticket
-from backend.services import staff_directory
+from backend.services import permissions
+from backend.services.permissions import Perm
 
 
 def may(action: Action, ticket: Ticket) -> bool:
@@ -15,20 +18,18 @@ def may(action: Action, ticket: Ticket) -> bool:
 
 def can_handle(staff: Staff | None, ticket: Ticket) -> bool:
     """Owner, assignee, a supervisor of the department, or its staff while nobody has the ticket."""
-    if staff is None:
-        return False
-    if staff.id in (ticket.owner_id, ticket.assignee_id):
-        return True
-    if staff_directory.can_supervise(staff, ticket.department):
-        return True
-    return ticket.assignee_id is None and ticket.owner_id is None and staff.department == ticket.department
+    return permissions.allowed(staff, Perm.TICKET_HANDLE, permissions.of_ticket(None, ticket))
+
+
+def can_accept(staff: Staff | None, ticket: Ticket) -> bool:
+    """The ticket's department (and the teams an emergency pages), its steward, leads, the project manager."""
+    return permissions.allowed(staff, Perm.TICKET_ACCEPT, permissions.of_ticket(object_session(ticket), ticket,
+                                                                                paged=True))
 
 
 def can_see_phone(staff: Staff | None, ticket: Ticket) -> bool:
     """Residents' full phones only for the people answering for the ticket (owner, assignee, supervisors)."""
-    if staff is None:
-        return False
-    return staff.id in (ticket.owner_id, ticket.assignee_id) or staff_directory.can_supervise(staff, ticket.department)
+    return permissions.allowed(staff, Perm.TICKET_PHONE, permissions.of_ticket(None, ticket))
 
 
 def is_open(ticket: Ticket) -> bool:
@@ -45,4 +46,4 @@ def sees_overdue(staff: Staff) -> str | None:
 
 
 def checks_visitors(staff: Staff) -> bool:
-    return staff.department == Department.SECURITY or staff.role == Role.MANAGER
+    return permissions.allowed(staff, Perm.VISITOR_CHECK, permissions.gate(staff.community_id))

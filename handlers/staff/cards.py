@@ -16,7 +16,7 @@ from backend.settings import get_settings
 from handlers import payloads
 from handlers.messages import Button, Outbound
 from handlers.staff import texts as _texts  # noqa: F401  (registers the card texts)
-from handlers.staff.access import can_handle, can_see_phone, is_open, may
+from handlers.staff.access import can_accept, can_handle, can_see_phone, is_open, may
 
 # verb -> catalogue suffix of its button and of its text-command fallback
 VERBS = {"a": "accept", "s": "start", "d": "resolve", "x": "transfer", "c": "close", "p": "phone", "v": "view"}
@@ -31,7 +31,7 @@ def lang_of(lang: str) -> str:
 def verbs_for(ticket: Ticket, viewer: Staff | None, *, group: bool = False, details: bool = False) -> list[str]:
     """The actions this viewer may take on the ticket now, in button order."""
     verbs = []
-    if ticket.assignee_id is None and may(Action.ACCEPT, ticket):
+    if ticket.assignee_id is None and may(Action.ACCEPT, ticket) and (viewer is None or can_accept(viewer, ticket)):
         verbs.append("a")
     if viewer is not None:
         if ticket.assignee_id == viewer.id and may(Action.START, ticket):

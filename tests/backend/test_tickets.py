@@ -140,7 +140,8 @@ def test_concurrent_accepts_have_exactly_one_winner(session_factory, clock, sett
     with session_factory() as session:
         world = build_world(session, clock, settings)
         ticket = new_repair(session, clock, settings, world, building="2")
-        staff_ids = [world.staff[login].id for login in ("tech1", "tech2", "eng-lead", "cs1", "guard1")]
+        # Everyone who may take a building-2 repair (not guard1, nor cs1, steward of building 1 only).
+        staff_ids = [world.staff[login].id for login in ("tech1", "tech2", "eng-lead", "cs-lead", "manager")]
         ticket_id = ticket.id
     barrier = threading.Barrier(len(staff_ids))
     results: list[str] = []

@@ -171,15 +171,19 @@ def test_a_task_card_waits_in_the_chat_of_staff_who_never_wrote(client, settings
 
 
 def test_media_serves_files_under_media_dir_only(client, settings, tmp_path):
-    qr = settings.media_dir / "qr"
+    photos = settings.media_dir / "tg"
+    photos.mkdir(parents=True)
+    (photos / "a.png").write_bytes(b"\x89PNG\r\n\x1a\nfake")
+    qr = settings.media_dir / "qr"  # gate-pass images named by their code: never served
     qr.mkdir(parents=True)
     (qr / "123456.png").write_bytes(b"\x89PNG\r\n\x1a\nfake")
     (tmp_path / "secret.txt").write_text("no")
-    r = client.get("/media/qr/123456.png")
+    r = client.get("/media/tg/a.png")
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
     assert r.content.startswith(b"\x89PNG")
     for path in ("/media/../secret.txt", "/media/%2e%2e/secret.txt", "/media/qr/..%2f..%2fsecret.txt",
-                 "/media/qr/missing.png", "/media/qr", "/media/", "/media//etc/passwd"):
+                 "/media/qr/missing.png", "/media/qr", "/media/", "/media//etc/passwd", "/media/qr/123456.png",
+                 "/media/tg/../qr/123456.png", "/media/./qr/123456.png", "/media/pass/123456.png"):
         r = client.get(path)
         assert r.status_code == 404, path
         assert r.text != "no"

@@ -33,9 +33,11 @@ def token(session_factory, clock, login: str) -> dict[str, str]:
 
 
 def test_faq_crud_by_staff_and_the_assistant_uses_it(client, session_factory, clock, chat):
-    cs = token(session_factory, clock, "cs1")
+    cs = token(session_factory, clock, "cs-lead")  # the answers residents get: leads and the manager edit them
     listed = client.get("/api/faq", headers=cs).json()
     assert listed["total"] == len(DEMO_FAQ)
+    assert client.post("/api/faq", headers=token(session_factory, clock, "cs1"),
+                       json={"question": "怎么缴费？", "answer": "转账到 6222…"}).status_code == 403
     created = client.post("/api/faq", headers=cs, json={
         "question": "游泳池什么时候开放？", "answer": "泳池每年6月到9月开放，每天 9:00–21:00。", "keywords": "游泳池 泳池 游泳"})
     assert created.status_code == 201

@@ -36,8 +36,8 @@ def test_all_details_in_one_message_give_a_pass_with_code_and_qr(chat, session_f
     # stored in UTC: 13:00 Shanghai is 05:00 UTC
     assert p.valid_from == datetime(2026, 12, 2, 5, 0) and p.valid_until == datetime(2026, 12, 2, 10, 0)
     out = amy.last[-1]
-    assert out.image_url == f"/media/qr/{p.code}.png"
-    assert (settings.media_dir / "qr" / f"{p.code}.png").read_bytes().startswith(b"\x89PNG")
+    assert out.image_url == f"/media/pass/{p.image_token}.png" and len(p.image_token) >= 32  # unguessable
+    assert (settings.media_dir / "pass" / f"{p.image_token}.png").read_bytes().startswith(b"\x89PNG")
     assert ("取消这次登记", f"v:cancel:{p.id}") in amy.buttons()
 
 

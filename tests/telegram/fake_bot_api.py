@@ -62,6 +62,7 @@ class FakeBotApi:
         self.updates: list[dict[str, Any]] = []
         self.files: dict[str, bytes] = {}
         self.unstarted: set[str] = set()  # users who never pressed Start: private sends get 403
+        self.delay = 0.0  # seconds each call takes after it has been received (a slow platform)
         self._lock = threading.Lock()
         self._message_id = 1000
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -109,6 +110,8 @@ class FakeBotApi:
         with self._lock:
             self.calls.append(Call(method, params))
             failure = self._failure(method, params)
+        if self.delay:
+            time.sleep(self.delay)
         if failure is not None:
             body: dict[str, Any] = {"ok": False, "error_code": failure.status, "description": failure.description}
             if failure.retry_after is not None:

@@ -50,7 +50,7 @@ def get_community(code: str, session: SessionDep, principal: PrincipalDep) -> Co
 @router.patch("/{code}", response_model=CommunityPublic)
 def update_community(code: str, body: CommunityUpdate, session: SessionDep, principal: PrincipalDep) -> CommunityPublic:
     community = _load(session, principal, code)
-    principal.require(principal.manages_staff)
+    principal.require(principal.edits_community)
     for key, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
         setattr(community, key, value)
     session.flush()

@@ -94,10 +94,7 @@ def match_faq(session: SessionDep, principal: PrincipalDep, q: str = Query(min_l
 def create_faq(body: FaqCreate, session: SessionDep, principal: PrincipalDep, clock: ClockDep,
                community: CommunityQuery = None) -> FaqPublic:
     community_id = community_target(session, principal, community)
-    entry = FaqEntry(community_id=community_id, updated_at=clock.now(), **body.model_dump())
-    session.add(entry)
-    session.flush()
-    return _public(entry)
+    return _public(faq.create(session, principal.staff, community_id, clock.now(), **body.model_dump()))
 
 
 @router.get("/{entry_id}", response_model=FaqPublic)
@@ -109,17 +106,12 @@ def get_faq(entry_id: IdPath, session: SessionDep, principal: PrincipalDep) -> F
 def update_faq(entry_id: IdPath, body: FaqUpdate, session: SessionDep, principal: PrincipalDep,
                clock: ClockDep) -> FaqPublic:
     entry = _load(session, principal, entry_id)
-    for key, value in body.model_dump(exclude_none=True).items():
-        setattr(entry, key, value)
-    entry.updated_at = clock.now()
-    session.flush()
-    return _public(entry)
+    return _public(faq.update(session, principal.staff, entry, clock.now(), **body.model_dump(exclude_none=True)))
 
 
 @router.delete("/{entry_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_faq(entry_id: IdPath, session: SessionDep, principal: PrincipalDep) -> Response:
-    session.delete(_load(session, principal, entry_id))
-    session.flush()
+    faq.delete(session, principal.staff, _load(session, principal, entry_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
