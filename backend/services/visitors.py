@@ -8,7 +8,6 @@ gate's checks are logged and rate-limited per staff member, so codes cannot be e
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import secrets
 import threading
@@ -89,18 +88,6 @@ def image_url(visitor_pass: VisitorPass) -> str:
     return f"/media/pass/{visitor_pass.image_token}.png" if visitor_pass.image_token else ""
 
 
-# The pass this context just created or amended, for `qr_url(code)` callers that hold only the code.
-_last_pass: contextvars.ContextVar[VisitorPass | None] = contextvars.ContextVar("guanjia_last_pass", default=None)
-
-
-def qr_url(code_or_pass: str | VisitorPass) -> str:
-    """Deprecated spelling of `image_url`: given a code, the image of the pass just made or amended with it."""
-    if isinstance(code_or_pass, VisitorPass):
-        return image_url(code_or_pass)
-    last = _last_pass.get()
-    return image_url(last) if last is not None and last.code == code_or_pass else ""
-
-
 def image_alive(session: Session, clock: Clock, token: str) -> bool:
     """Whether /media/pass/<token>.png may be served now: an active pass inside its window."""
     if not token or len(token) > 48 or not set(token) <= TOKEN_CHARS:
@@ -132,7 +119,6 @@ def create_pass(
     session.add(visitor_pass)
     session.flush()
     write_qr(settings, visitor_pass.code, visitor_pass.image_token)
-    _last_pass.set(visitor_pass)
     return visitor_pass
 
 
@@ -155,7 +141,6 @@ def amend_pass(
     if plate is not None:
         visitor_pass.plate = plate.strip().upper()[:12]
     session.flush()
-    _last_pass.set(visitor_pass)
     return visitor_pass
 
 

@@ -279,7 +279,7 @@ class Visitor(Form):
             valid_from=start, valid_until=end, people=int(slots.get("people") or 1), plate=slots.get("plate", ""),
         )
         ctx.say("visitor.created", ctx.button("visitor.cancel_pass", payloads.make("v", "cancel", visitor_pass.id)),
-                image_url=visitors.qr_url(visitor_pass.code), **pass_params(ctx, visitor_pass))
+                image_url=visitors.image_url(visitor_pass), **pass_params(ctx, visitor_pass))
         begin(ctx, self.name, "created", pass_id=visitor_pass.id)
 
     def after(self, ctx: Context) -> Outcome:
@@ -312,7 +312,7 @@ class Visitor(Form):
             return Outcome.HANDLED
         visitor_pass = visitors.amend_pass(ctx.session, ctx.clock, ctx.resident, int(pass_id), **changes)
         ctx.say("visitor.amended", ctx.button("visitor.cancel_pass", payloads.make("v", "cancel", visitor_pass.id)),
-                image_url=visitors.qr_url(visitor_pass.code), **pass_params(ctx, visitor_pass))
+                image_url=visitors.image_url(visitor_pass), **pass_params(ctx, visitor_pass))
         return Outcome.HANDLED
 
     def _utc_window(self, ctx: Context) -> tuple[datetime, datetime]:
