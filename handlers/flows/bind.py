@@ -7,8 +7,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from backend.catalogue import register as register_texts
+from backend.domain import Department
 from backend.models import Household
-from backend.services import binding
+from backend.services import binding, outbox
+from backend.services.outbox import Recipient
 from handlers import payloads
 from handlers import state as state_store
 from handlers.context import Context
@@ -43,6 +45,12 @@ register_texts({
         "手机号核验失败次数过多，请{minutes}分钟后再试，或携带证件到物业服务中心办理（电话 {hotline}）。",
         "Too many wrong numbers. Please try again in {minutes} minutes, or visit the service centre "
         "with your ID (tel. {hotline}).",
+    ),
+    "bind.locked_staff": (
+        "⚠️ 房屋绑定已锁定：有人在{channel}上一小时内{tries}次输错 {household} 的登记手机号，已暂停其绑定{minutes}分钟。"
+        "如是业主本人，请核实后在后台处理。",
+        "⚠️ Binding locked: someone on {channel} gave a wrong phone for {household} {tries} times within an hour; "
+        "binding is paused for {minutes} minutes.",
     ),
     "bind.already": (
         "您已绑定 {household}。如需更换房屋，请说「换绑」；解除绑定请说「解绑」。",
@@ -186,6 +194,10 @@ def _count_wrong(ctx: Context) -> None:
               if now - datetime.fromisoformat(t) < timedelta(hours=1)]
     recent.append(now.isoformat())
     state_store.remember(ctx.state, bind_wrong=recent[-WRONG_PHONES_PER_HOUR:])
+    if len(recent) == WRONG_PHONES_PER_HOUR:  # locked now: customer service should know who keeps guessing
+        outbox.enqueue(ctx.session, ctx.clock, ctx.community.id, Recipient.dept(Department.CUSTOMER_SERVICE),
+                       "bind.locked_staff", {"household": ctx.slots.get("address") or "—", "tries": len(recent),
+                                             "channel": ctx.inbound.channel, "minutes": LOCK_MINUTES})
 
 
 def locked_until(ctx: Context) -> datetime | None:

@@ -64,6 +64,11 @@ def test_wrong_phone_goes_to_review_and_repeated_tries_lock(chat, session_factor
     for n in range(4):
         ed.say(f"1391111000{n + 1}")
     assert "次数过多" in ed.say("我要绑定房屋 6-1-0801")
+    with session_factory() as s:  # customer service is told once, when the lock falls
+        from backend.models import Notification
+
+        assert s.scalar(select(func.count()).select_from(Notification).where(
+            Notification.kind == "bind.locked_staff")) == 1
     assert "次数过多" in ed.say("13900610801") or bound_to(session_factory, "t-ed") is None
 
 
