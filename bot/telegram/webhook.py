@@ -87,7 +87,7 @@ def make_router(settings: Settings) -> APIRouter:
         application = await runtime.get(request.app.state)
         try:
             update = Update.de_json(data, application.bot)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:  # PTB on fields of the wrong shape
             log.warning("telegram webhook: malformed update %s (%s)", data.get("update_id"), type(exc).__name__)
             return JSONResponse({"ok": True})  # answering 2xx: a retry would be just as malformed
         await application.process_update(update)
