@@ -34,12 +34,15 @@ MP_TOKEN, MP_APP_ID = "mp-token", "wx1234567890abcdef"
 MP_KEY = base64.b64encode(b"k" * 32).decode().rstrip("=")
 WORK_TOKEN, CORP_ID, WORK_KEY = "work-token", "ww0123456789", base64.b64encode(b"w" * 32).decode().rstrip("=")
 
-# Examples per test in the bounded run; bench/fuzz.py sets GUANJIA_FUZZ_EXAMPLES much higher.
-EXAMPLES = int(os.environ.get("GUANJIA_FUZZ_EXAMPLES", "25"))
+# Examples per test in the bounded run; bench/fuzz.py sets GUANJIA_FUZZ_EXAMPLES much higher (all scale with it).
+DEFAULT_EXAMPLES = 25
+EXAMPLES = int(os.environ.get("GUANJIA_FUZZ_EXAMPLES", str(DEFAULT_EXAMPLES)))
 
 
-def bounded(examples: int = EXAMPLES, **kwargs: Any) -> hsettings:
-    """Few examples, no deadline (the machine is shared), no shrinking unless asked (it costs minutes)."""
+def bounded(examples: int = DEFAULT_EXAMPLES, **kwargs: Any) -> hsettings:
+    """Few examples, no deadline (the machine is shared), no shrinking unless asked (it costs minutes);
+    GUANJIA_FUZZ_RANDOM=1 draws new examples each run instead of the fixed derandomized ones."""
+    examples = max(1, examples * EXAMPLES // DEFAULT_EXAMPLES)
     phases = tuple(Phase) if os.environ.get("GUANJIA_FUZZ_SHRINK") == "1" else \
         (Phase.explicit, Phase.reuse, Phase.generate, Phase.target)
     return hsettings(max_examples=examples, deadline=None, derandomize=os.environ.get("GUANJIA_FUZZ_RANDOM") != "1",

@@ -91,12 +91,19 @@ def tg_updates(update_ids: st.SearchStrategy[int]) -> st.SearchStrategy[dict[str
     chat_group = st.builds(lambda i, title: {"id": -i, "type": "supergroup", "title": title}, ids, hostile_text(2))
 
     def with_entities(text: str) -> st.SearchStrategy[tuple[str, list[dict[str, Any]]]]:
-        """Entities inside the text in UTF-16 code units, as Telegram counts them."""
-        units = len(text.encode("utf-16-le", "surrogatepass")) // 2
-        entity = st.integers(0, max(units - 1, 0)).flatmap(lambda off: st.builds(
-            lambda kind, length: {"type": kind, "offset": off, "length": length},
-            st.sampled_from(["bot_command", "mention", "url", "bold"]), st.integers(1, max(units - off, 1))))
-        return st.tuples(st.just(text), st.lists(entity, max_size=2) if units else st.just([]))
+        """Entities over whole characters, offsets in UTF-16 code units as Telegram counts them."""
+
+        def units(chars: str) -> int:
+            return len(chars.encode("utf-16-le", "surrogatepass")) // 2
+
+        def entity(kind: str, a: int, b: int) -> dict[str, Any]:
+            start, end = sorted((a, b))
+            return {"type": kind, "offset": units(text[:start]), "length": max(units(text[start:end + 1]), 1)}
+
+        index = st.integers(0, max(len(text) - 1, 0))
+        kinds = st.sampled_from(["bot_command", "mention", "url", "bold"])
+        entities = st.lists(st.builds(entity, kinds, index, index), max_size=2) if text else st.just([])
+        return st.tuples(st.just(text), entities)
 
     message = st.builds(
         lambda mid, sender, chat, text_ents, date: {"message_id": mid, "from": sender, "chat": chat or {
