@@ -21,7 +21,10 @@ class BadJson(ValueError):
 
 
 def scrub(text: str) -> str:
-    """Lone surrogates (from "\\ud800" escapes) replaced by U+FFFD: they cannot be encoded, stored or sent."""
+    """Lone surrogates (from "\\ud800" escapes) and NULs replaced by U+FFFD, one UTF-16 unit for one, so
+    Telegram's entity offsets still hold: neither can be encoded as UTF-8 or stored in PostgreSQL text."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
     if text.isascii():
         return text
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
@@ -43,10 +46,10 @@ def guarded_json(raw: bytes) -> Any:
         if depth > MAX_JSON_DEPTH:
             raise BadJson("too deep")
         if isinstance(node, dict):
-            if not all(k.isascii() for k in node):
-                node_items = [(scrub(k), v) for k, v in node.items()]
+            clean = {scrub(k): v for k, v in node.items()}
+            if list(clean) != list(node):
                 node.clear()
-                node.update(node_items)
+                node.update(clean)
             items: Any = node.items()
         else:
             items = enumerate(node)

@@ -25,6 +25,8 @@ PAYLOADS = st.one_of(st.sampled_from(["menu:repair", "menu:fee", "menu:visitor",
 @bounded()
 @given(user=USERS, text=any_text(8), payload=st.none() | PAYLOADS)
 @example(user=demo_data.web_resident_id("3-2-1502"), text="5号楼电梯坏了\ud800", payload=None)
+@example(user="w_fuzz_nul", text="\x00电梯\x00坏了", payload=None)  # PostgreSQL refuses NUL in text
+@example(user="w_fuzz_nul2", text="", payload="menu:repair\x00")
 def test_webchat_messages_never_fail(client, caplog, user, text, payload):
     body = {"user": user, "payload": payload} if payload is not None else {"user": user, "text": text}
     note(repr(body))

@@ -59,6 +59,8 @@ def test_telegram_webhook_with_the_secret_never_5xx_on_any_body(client, fake_tg,
 @given(body=tg_updates(st.integers(1, 2**40)).map(json_bytes))
 @example(body=b'{"update_id":2,"message":{"message_id":1,"date":0,"chat":{"id":9,"type":"private"},'
               b'"from":{"id":9,"is_bot":false,"first_name":"\\ud800"},"text":"\\ud800\\u7535\\u68af\\u574f\\u4e86"}}')
+@example(body=b'{"update_id":3,"callback_query":{"id":"1","chat_instance":"1","data":"menu:repair\\u0000",'
+              b'"from":{"id":8,"is_bot":false,"first_name":"\\u0000"}}}')  # PostgreSQL refuses NUL in text
 def test_telegram_updates_of_telegrams_shape_never_fail(client, caplog, fake_tg, body):
     response = client.post("/telegram/webhook", content=body,
                            headers={TG_HEADER: TG_SECRET, "Content-Type": "application/json"})
