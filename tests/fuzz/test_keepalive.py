@@ -79,3 +79,10 @@ def test_hostile_bodies_are_answered_and_the_connection_kept(server):
             assert answer_headers.get("connection", "").lower() != "close", (path, body[:60])
         status, _, answer = post(conn, "/model/parse", {}, '{"text":"电梯坏了"}'.encode())
         assert status == 200 and "电梯" in answer.decode("utf-8")  # the same connection still serves
+
+
+def test_huge_bodies_are_413(server):
+    for path in ("/model/parse", "/telegram/webhook", "/api/webchat/messages", "/wechat/mp", "/wechat/work"):
+        with socket.create_connection(("127.0.0.1", server), timeout=30) as conn:
+            status, _, _ = post(conn, path, {TG_HEADER: TG_SECRET}, b'{"text":"' + b"a" * 1_200_000 + b'"}')
+        assert status == 413, path
