@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -12,6 +13,52 @@ from fastapi.responses import Response
 from . import NLU
 
 _default_nlu: NLU | None = None
+MAX_JSON_DEPTH = 32  # real bodies nest < 8 deep; deeper ones only exhaust the parser's stack
+
+
+class BadJson(ValueError):
+    """A body that is not UTF-8 JSON, nests deeper than MAX_JSON_DEPTH, or overflows the parser."""
+
+
+def scrub(text: str) -> str:
+    """Lone surrogates (from "\\ud800" escapes) and NULs replaced by U+FFFD, one UTF-16 unit for one, so
+    Telegram's entity offsets still hold: neither can be encoded as UTF-8 or stored in PostgreSQL text."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    if text.isascii():
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def guarded_json(raw: bytes) -> Any:
+    """A request body decoded as JSON with every string scrubbed; BadJson instead of RecursionError or 500s."""
+    try:
+        value = json.loads(raw.decode("utf-8"))  # strict UTF-8: encoded surrogates are refused here
+    except (ValueError, RecursionError) as err:
+        raise BadJson(type(err).__name__) from err
+    if isinstance(value, str):
+        return scrub(value)
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:  # iterative: a recursive walk would overflow where json.loads nearly did
+        node, depth = stack.pop()
+        if not isinstance(node, dict | list):
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise BadJson("too deep")
+        if isinstance(node, dict):
+            clean = {scrub(k): v for k, v in node.items()}
+            if list(clean) != list(node):
+                node.clear()
+                node.update(clean)
+            items: Any = node.items()
+        else:
+            items = enumerate(node)
+        for key, child in list(items):
+            if isinstance(child, str):
+                node[key] = scrub(child)
+            else:
+                stack.append((child, depth + 1))
+    return value
 
 
 def get_nlu() -> NLU:
@@ -43,9 +90,9 @@ def make_router(get: Callable[[], NLU] = get_nlu) -> APIRouter:
     @router.post("/model/parse")
     async def model_parse(request: Request, nlu: NLU = Depends(get)) -> Response:
         try:
-            body = json.loads(await request.body() or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            body = {}
+            body = guarded_json(await request.body() or b"{}")
+        except BadJson:
+            body = {}  # as before: what is not a JSON object is parsed as empty text
         if not isinstance(body, dict):
             body = {}
         text = body.get("text", "")

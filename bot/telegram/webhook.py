@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,6 +22,7 @@ from telegram.ext import Application
 from backend.settings import Settings
 from bot.telegram.application import build_application
 from bot.telegram.channel import BOT_DATA_KEY
+from nlu.api import BadJson, guarded_json
 
 log = logging.getLogger("guanjia.telegram")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -79,15 +79,15 @@ def make_router(settings: Settings) -> APIRouter:
         if not secret_ok(request.headers.get(SECRET_HEADER), settings.telegram_webhook_secret):
             return JSONResponse({"ok": False, "error": "forbidden"}, status_code=403)
         try:
-            data = json.loads(await request.body())
-        except ValueError:
+            data = guarded_json(await request.body())  # depth-capped, lone surrogates replaced
+        except BadJson:
             return JSONResponse({"ok": False, "error": "not JSON"}, status_code=400)
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return JSONResponse({"ok": False, "error": "not an Update"}, status_code=400)
         application = await runtime.get(request.app.state)
         try:
             update = Update.de_json(data, application.bot)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:  # PTB on fields of the wrong shape
             log.warning("telegram webhook: malformed update %s (%s)", data.get("update_id"), type(exc).__name__)
             return JSONResponse({"ok": True})  # answering 2xx: a retry would be just as malformed
         await application.process_update(update)

@@ -19,6 +19,7 @@ from bot.webchat import identity as web_identity
 from bot.webchat.schemas import USER_PATTERN, PushedOut, RepliesOut, SessionOut, WebMessageIn
 from handlers.conversation import Conversation
 from handlers.messages import Inbound
+from nlu.api import scrub
 
 register({
     "webchat.forbidden": (
@@ -53,8 +54,9 @@ async def post_message(body: WebMessageIn, request: Request) -> JSONResponse:
     settings = request.app.state.settings
     if not web_identity.may_speak_as(settings, request, body.user):
         return _forbidden()
-    text = (body.text or "")[: settings.max_message_chars]
-    inbound = Inbound(channel=CHANNEL, chat_id=body.user, sender_id=body.user, text=text, payload=body.payload,
+    text = scrub((body.text or "")[: settings.max_message_chars])  # lone surrogates and NULs cannot be stored
+    payload = scrub(body.payload) if body.payload is not None else None
+    inbound = Inbound(channel=CHANNEL, chat_id=body.user, sender_id=body.user, text=text, payload=payload,
                       received_at=request.app.state.clock.now())
     replies = await chat_threads.run(request.app, conversation(request.app).handle, inbound)
     return JSONResponse({"replies": [r.as_json() for r in replies]})

@@ -126,7 +126,8 @@ async def callback(request: Request) -> Response:
     except signing.Forged as err:
         log.warning("wechat callback refused: %s", err)
         raise HTTPException(403, "forbidden") from err
-    except (xmlsafe.BadXml, KeyError, AttributeError, TypeError) as err:
+    except (xmlsafe.BadXml, ValueError, RecursionError, KeyError, AttributeError, TypeError) as err:
+        # RecursionError: thousands of nested elements (within the size cap); ValueError: not UTF-8
         log.warning("wechat callback malformed: %s", type(err).__name__)
         raise HTTPException(400, "malformed callback") from err
     answer = await account.runner.answer(CHANNEL, cb.dedup_key, lambda claim: account.work(cb, claim),

@@ -108,7 +108,8 @@ async def callback(request: Request) -> Response:
     except signing.Forged as err:
         log.warning("wecom callback refused: %s", err)
         raise HTTPException(403, "forbidden") from err
-    except (xmlsafe.BadXml, KeyError, AttributeError, TypeError) as err:
+    except (xmlsafe.BadXml, ValueError, RecursionError, KeyError, AttributeError, TypeError) as err:
+        # RecursionError: thousands of nested elements (within the size cap); ValueError: not UTF-8
         log.warning("wecom callback malformed: %s", type(err).__name__)
         raise HTTPException(400, "malformed callback") from err
     answer = await work_app.runner.answer(CHANNEL, cb.dedup_key, lambda claim: work_app.work(cb, claim),
