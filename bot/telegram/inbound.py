@@ -32,8 +32,11 @@ def addressed(message: Message, me: BotIdentity) -> bool:
     if reply is not None and reply.from_user is not None and reply.from_user.id == me.id:
         return True
     mention = f"@{me.username}".lower()
-    entities = message.parse_entities([MessageEntity.MENTION, MessageEntity.BOT_COMMAND]) if message.text else \
-        message.parse_caption_entities([MessageEntity.MENTION, MessageEntity.BOT_COMMAND])
+    try:
+        entities = message.parse_entities([MessageEntity.MENTION, MessageEntity.BOT_COMMAND]) if message.text else \
+            message.parse_caption_entities([MessageEntity.MENTION, MessageEntity.BOT_COMMAND])
+    except UnicodeDecodeError:  # offsets that split a character: no mention we can read
+        return False
     return any(value.lower() == mention or value.lower().endswith(mention) for value in entities.values())
 
 
@@ -72,7 +75,7 @@ def from_message(update: Update, me: BotIdentity, attachments: tuple[InboundAtta
         channel=CHANNEL, chat_id=str(message.chat.id), sender_id=str(user.id),
         text="" if payload else text, payload=payload, attachments=attachments,
         received_at=message.date.replace(tzinfo=None) if message.date else None,
-        message_id=str(message.message_id), display_name=user.full_name[:100], is_group=not private,
+        message_id=str(message.message_id), display_name=(user.full_name or "")[:100], is_group=not private,
         addressed=is_addressed, community_code=community,
     )
 
@@ -87,6 +90,6 @@ def from_callback(update: Update) -> Inbound | None:
     private = message is None or message.chat.type == ChatType.PRIVATE
     return Inbound(
         channel=CHANNEL, chat_id=chat_id, sender_id=str(user.id), payload=query.data or "",
-        message_id=str(message.message_id) if message is not None else "", display_name=user.full_name[:100],
+        message_id=str(message.message_id) if message is not None else "", display_name=(user.full_name or "")[:100],
         is_group=not private, addressed=True,
     )

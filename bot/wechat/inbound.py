@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,8 @@ def to_inbound(cb: Callback, download: Download, media_dir: Path) -> Inbound | N
         return Inbound(**base, attachments=(InboundAttachment("photo", url=url, content_type="image/jpeg"),))
     if kind == "location":
         lat, lon = _float(cb.fields.get("Location_X")), _float(cb.fields.get("Location_Y"))
+        if lat is None or lon is None:  # the LOCATION event: a passive position report, not something said
+            return None
         return Inbound(**base, attachments=(InboundAttachment("location", latitude=lat, longitude=lon,
                                                               label=str(cb.fields.get("Label") or "")[:200]),))
     if kind in ("subscribe", "subscribe_scan", "scan"):
@@ -100,9 +103,10 @@ def to_inbound(cb: Callback, download: Download, media_dir: Path) -> Inbound | N
 
 def _float(value: object) -> float | None:
     try:
-        return float(str(value))
+        number = float(str(value))
     except ValueError:
         return None
+    return number if math.isfinite(number) else None
 
 
 def _store_image(download: Download, media_id: str, media_dir: Path) -> str | None:

@@ -14,6 +14,7 @@ from handlers.context import Context
 from handlers.flows import places
 from handlers.flows.base import REGISTRY, Outcome, begin, finish, leave, register
 from handlers.flows.form import Form, Slot
+from handlers.messages import InboundAttachment
 from handlers.payloads import Payload
 
 register_texts({
@@ -109,8 +110,9 @@ def _location(ctx: Context, asked: bool) -> dict[str, Any] | None:
         return None
     locations = [a for a in ctx.inbound.attachments if a.kind == "location"]
     if locations:
-        loc = locations[0]
-        return {"location": (loc.label or f"({loc.latitude:.5f}, {loc.longitude:.5f})")[:200], "public": True}
+        where = _place_of(locations[0])
+        if where:
+            return {"location": where, "public": True}
     household, named = places.household_named(ctx)
     own = ctx.household
     if household is not None and own is not None and household.id == own.id:
@@ -420,8 +422,17 @@ def _attached_place(ctx: Context) -> dict[str, Any] | None:
     locations = [a for a in ctx.inbound.attachments if a.kind == "location"]
     if not locations:
         return None
-    loc = locations[0]
-    return {"location": (loc.label or f"({loc.latitude:.5f}, {loc.longitude:.5f})")[:200]}
+    where = _place_of(locations[0])
+    return {"location": where} if where else None
+
+
+def _place_of(loc: InboundAttachment) -> str:
+    """A shared location as words: its label, else its coordinates (nothing when it has neither)."""
+    if loc.label:
+        return loc.label[:200]
+    if loc.latitude is None or loc.longitude is None:
+        return ""
+    return f"({loc.latitude:.5f}, {loc.longitude:.5f})"
 
 
 register(Repair())

@@ -116,8 +116,6 @@ def test_wecom_callbacks_never_5xx(signed, caplog, xml):
     no_failures(caplog)
 
 
-@pytest.mark.xfail(strict=True, reason="bot/wechat/inbound.py reads the LOCATION event as a location message "
-                   "without coordinates; handlers/flows/repair.py:113 formats None (not in this branch's files)")
 def test_wechat_location_event_is_not_a_conversation_failure(signed, caplog):
     response = signed.mp_safe(LOCATION_EVENT)
     assert response.status_code == 200
