@@ -3,7 +3,6 @@ the demo community seeded, the real NLU, fake platform APIs on 127.0.0.1; and si
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import itertools
 import os
@@ -26,13 +25,11 @@ from bot.app import create_app
 from nlu import load_nlu
 from tests.telegram.fake_bot_api import FakeBotApi
 from tests.wechat import fake_wechat_api
+from tests.wechat.conftest import CORP_ID, MP_APP_ID, MP_KEY, MP_TOKEN, WORK_KEY, WORK_TOKEN, configure_wechat
 
 NLU_CACHE = Path(__file__).resolve().parents[2] / "var" / "nlu-cache"
 TG_TOKEN, TG_SECRET = "123456789:AAfuzz-token_for-the-fake-api", "fuzz_secret-123"
 TG_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-MP_TOKEN, MP_APP_ID = "mp-token", "wx1234567890abcdef"
-MP_KEY = base64.b64encode(b"k" * 32).decode().rstrip("=")
-WORK_TOKEN, CORP_ID, WORK_KEY = "work-token", "ww0123456789", base64.b64encode(b"w" * 32).decode().rstrip("=")
 
 # Examples per test in the bounded run; bench/fuzz.py sets GUANJIA_FUZZ_EXAMPLES much higher (all scale with it).
 DEFAULT_EXAMPLES = 25
@@ -75,14 +72,7 @@ def fuzz_settings(settings, fake_tg, fake_wx):
     settings.demo_mode = True  # web chat: any user id, demo residents and staff
     settings.telegram_token, settings.telegram_api_url, settings.telegram_webhook_secret = \
         TG_TOKEN, fake_tg.url, TG_SECRET
-    settings.wechat_app_id, settings.wechat_app_secret = MP_APP_ID, "mp-secret"
-    settings.wechat_token, settings.wechat_encoding_aes_key = MP_TOKEN, MP_KEY
-    settings.wechat_api_url = fake_wx.url
-    settings.wecom_corp_id, settings.wecom_secret, settings.wecom_agent_id = CORP_ID, "work-secret", "1000002"
-    settings.wecom_token, settings.wecom_encoding_aes_key = WORK_TOKEN, WORK_KEY
-    settings.wecom_api_url = fake_wx.url
-    settings.wechat_reply_deadline_seconds = 3.0
-    return settings
+    return configure_wechat(settings, fake_wx.url)
 
 
 @pytest.fixture

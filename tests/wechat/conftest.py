@@ -38,19 +38,24 @@ def fake_api() -> Iterator[fake_wechat_api.FakeApi]:
     server.server_close()
 
 
+def configure_wechat(settings, api_url: str):
+    """The test official account and WeCom app, talking to the fake platform at api_url."""
+    settings.wechat_app_id, settings.wechat_app_secret = MP_APP_ID, "mp-secret"
+    settings.wechat_token, settings.wechat_encoding_aes_key = MP_TOKEN, MP_KEY
+    settings.wechat_api_url = api_url
+    settings.wecom_corp_id, settings.wecom_secret, settings.wecom_agent_id = CORP_ID, "work-secret", "1000002"
+    settings.wecom_token, settings.wecom_encoding_aes_key = WORK_TOKEN, WORK_KEY
+    settings.wecom_api_url = api_url
+    settings.wechat_reply_deadline_seconds = 3.0
+    return settings
+
+
 @pytest.fixture
 def wx_settings(settings, fake_api):
     settings.demo_mode = True
     if hasattr(settings, "run_worker_in_app"):
         settings.run_worker_in_app = False
-    settings.wechat_app_id, settings.wechat_app_secret = MP_APP_ID, "mp-secret"
-    settings.wechat_token, settings.wechat_encoding_aes_key = MP_TOKEN, MP_KEY
-    settings.wechat_api_url = fake_api.url
-    settings.wecom_corp_id, settings.wecom_secret, settings.wecom_agent_id = CORP_ID, "work-secret", "1000002"
-    settings.wecom_token, settings.wecom_encoding_aes_key = WORK_TOKEN, WORK_KEY
-    settings.wecom_api_url = fake_api.url
-    settings.wechat_reply_deadline_seconds = 3.0
-    return settings
+    return configure_wechat(settings, fake_api.url)
 
 
 @pytest.fixture
