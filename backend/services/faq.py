@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,10 +29,15 @@ class Match:
 
 
 def tokens(text: str) -> list[str]:
+    return list(_tokens(text))
+
+
+@lru_cache(maxsize=4096)  # every question is scored against every entry: cut each text once
+def _tokens(text: str) -> tuple[str, ...]:
     import jieba
 
     words = jieba.lcut_for_search(_PUNCT.sub(" ", text.lower()))
-    return [w for w in words if w.strip() and w not in _STOP]
+    return tuple(w for w in words if w.strip() and w not in _STOP)
 
 
 def score(text: str, entry: FaqEntry) -> float:
