@@ -6,6 +6,7 @@ from backend.models.channel import ChannelMessage, ChannelQuota, ChannelToken, G
 from backend.models.community import Building, Community, Household, HouseholdPhone, Unit
 from backend.models.counter import Counter
 from backend.models.dialogue import DialogueState
+from backend.models.notice import Notice, NoticeDelivery, NoticeMute
 from backend.models.outbox import Delivery, Notification
 from backend.models.people import ApiToken, ChatIdentity, InviteCode, Resident, Staff
 from backend.models.resident_services import BindRequest, CommunityEvent, EventSignup, FaqEntry, VisitorPass
@@ -34,6 +35,9 @@ __all__ = [
     "Household",
     "HouseholdPhone",
     "InviteCode",
+    "Notice",
+    "NoticeDelivery",
+    "NoticeMute",
     "Notification",
     "Payment",
     "ProcessedUpdate",
