@@ -9,12 +9,14 @@ import time
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.clock import Clock
+from backend.db import transaction
 from backend.services.sweeper import sweep_once
 from backend.settings import Settings
 from bot import log_safety
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.sender import Sender
 from bot.senders import build_senders
+from bot.webchat import once as webchat_once
 
 log = logging.getLogger("guanjia.worker")
 DELIVERY_POLL_SECONDS = 0.5
@@ -46,6 +48,8 @@ class Worker:
             try:
                 if time.monotonic() >= next_sweep:
                     steps = sweep_once(self.session_factory, self.clock, self.settings)
+                    with transaction(self.session_factory) as session:
+                        webchat_once.prune(session, self.clock)
                     if steps:
                         log.info("swept: %d ticket step(s)", steps)
                     next_sweep = time.monotonic() + self.settings.sweep_interval_seconds

@@ -14,7 +14,7 @@ from backend.catalogue import register
 from backend.services import demo as demo_data
 from bot import chat_threads
 from bot.delivery import inbox
-from bot.webchat import CHANNEL
+from bot.webchat import CHANNEL, once
 from bot.webchat import identity as web_identity
 from bot.webchat.schemas import USER_PATTERN, PushedOut, RepliesOut, SessionOut, WebMessageIn
 from handlers.conversation import Conversation
@@ -50,7 +50,10 @@ def _forbidden() -> JSONResponse:
 
 @router.post("/messages", response_model=RepliesOut, responses={403: {}, 422: {}})
 async def post_message(body: WebMessageIn, request: Request) -> JSONResponse:
-    """Say something (`text`) or press a button (`payload`) as `user`; the bot's replies come back at once."""
+    """Say something (`text`) or press a button (`payload`) as `user`; the bot's replies come back at once.
+
+    With a `message_id`, sending the same message again (say, after a dropped connection) is handled once
+    and answers the first replies again."""
     settings = request.app.state.settings
     if not web_identity.may_speak_as(settings, request, body.user):
         return _forbidden()
@@ -58,7 +61,12 @@ async def post_message(body: WebMessageIn, request: Request) -> JSONResponse:
     payload = scrub(body.payload) if body.payload is not None else None
     inbound = Inbound(channel=CHANNEL, chat_id=body.user, sender_id=body.user, text=text, payload=payload,
                       received_at=request.app.state.clock.now())
-    replies = await chat_threads.run(request.app, conversation(request.app).handle, inbound)
+    if body.message_id is None:
+        replies = await chat_threads.run(request.app, conversation(request.app).handle, inbound)
+    else:
+        replies = await chat_threads.run(request.app, once.handle, conversation(request.app),
+                                         request.app.state.session_factory, request.app.state.clock, inbound,
+                                         body.message_id)
     return JSONResponse({"replies": [r.as_json() for r in replies]})
 
 

@@ -7,7 +7,8 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 USER_PATTERN = r"^[A-Za-z0-9:_.@-]{1,64}$"
-MAX_PAYLOAD_CHARS = 256  # real payloads are ≤ 64 bytes; anything longer is not one of ours
+MAX_PAYLOAD_CHARS = 256
+MESSAGE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # real payloads are ≤ 64 bytes; anything longer is not one of ours
 
 UserId = Annotated[str, StringConstraints(pattern=USER_PATTERN)]
 
@@ -18,6 +19,8 @@ class WebMessageIn(BaseModel):
     user: UserId
     text: str | None = None
     payload: Annotated[str, StringConstraints(min_length=1, max_length=MAX_PAYLOAD_CHARS)] | None = None
+    # The client's id for this message: a resend with the same id (after a lost answer) is handled once.
+    message_id: Annotated[str, StringConstraints(pattern=MESSAGE_ID_PATTERN)] | None = None
 
     @model_validator(mode="after")
     def _one_of_text_or_payload(self) -> WebMessageIn:

@@ -26,19 +26,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.clock import Clock
 from backend.db import transaction
 from backend.models import ProcessedUpdate
-from handlers.messages import Button, Outbound
+from bot.reply_cache import dump, load
+from handlers.messages import Outbound
 
 log = logging.getLogger("guanjia.wechat.callback")
-
-
-def dump(replies: list[Outbound]) -> list[dict[str, Any]]:
-    return [{**r.as_json(), "meta": {k: v for k, v in r.meta.items() if isinstance(v, str | int | float | bool)}}
-            for r in replies]
-
-
-def load(rows: list[dict[str, Any]]) -> list[Outbound]:
-    return [Outbound(str(r.get("text", "")), [Button(b["title"], b["payload"]) for b in r.get("buttons", [])],
-                     r.get("image_url"), meta=dict(r.get("meta") or {})) for r in rows]
 
 
 @dataclass

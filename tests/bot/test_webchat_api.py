@@ -250,3 +250,36 @@ def test_outside_demo_only_issued_ids_speak_never_the_demos_chats(client, settin
     with session_factory() as s:
         identity = s.scalar(select(ChatIdentity).where(ChatIdentity.external_id == "u-demo"))
         assert identity is None
+
+
+def _tickets(session_factory) -> int:
+    from sqlalchemy import func
+
+    from backend.models import Ticket
+    with session_factory() as s:
+        return int(s.scalar(select(func.count()).select_from(Ticket)) or 0)
+
+
+def test_a_resent_message_id_is_handled_once_and_answers_the_same(client, session_factory):
+    """A client that lost the answer resends with the same message_id: one turn, one ticket, same replies."""
+    from backend.services.demo import web_resident_id
+    user, text = web_resident_id("3-2-1502"), "家里厨房水管漏水了，地上都是水"  # a bound demo resident
+    before = _tickets(session_factory)
+    first = client.post("/api/webchat/messages", json={"user": user, "text": text, "message_id": "m1"})
+    assert first.status_code == 200
+    tickets = _tickets(session_factory)
+    assert tickets == before + 1, first.json()  # an emergency-grade leak is filed at once
+    again = client.post("/api/webchat/messages", json={"user": user, "text": text, "message_id": "m1"})
+    assert again.json() == first.json()
+    assert _tickets(session_factory) == tickets
+    # The same id from another user is another message; a new id from the same user is a new turn.
+    other = client.post("/api/webchat/messages", json={"user": "u-web-once", "text": "你好", "message_id": "m1"})
+    assert other.status_code == 200 and other.json() != first.json()
+    fresh = client.post("/api/webchat/messages", json={"user": user, "text": "查询进度", "message_id": "m2"})
+    assert fresh.json() != first.json()
+
+
+@pytest.mark.parametrize("message_id", ["", "x" * 65, "有中文", "a b", "../x"])
+def test_bad_message_ids_are_422(client, message_id):
+    r = client.post("/api/webchat/messages", json={"user": "u-web1", "text": "你好", "message_id": message_id})
+    assert r.status_code == 422

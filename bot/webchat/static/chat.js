@@ -71,10 +71,16 @@
     addMine(shown);
     var body = { user: state.user };
     Object.keys(fields).forEach(function (k) { body[k] = fields[k]; });
+    // One id per message: resending it after a lost answer is handled once by the server.
+    body.message_id = Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
     var generation = state.generation;
-    state.queue = state.queue.then(function () {
+    function post() {
       return fetch(API + "/messages", { method: "POST", headers: headers(true), body: JSON.stringify(body),
-                                        credentials: "same-origin" })
+                                        credentials: "same-origin" });
+    }
+    state.queue = state.queue.then(function () {
+      return post()
+        .catch(function () { return new Promise(function (ok) { setTimeout(ok, 1500); }).then(post); })
         .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, status: r.status, body: j }; }); })
         .then(function (res) {
           if (generation !== state.generation) return;
