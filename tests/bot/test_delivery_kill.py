@@ -11,9 +11,7 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -28,6 +26,7 @@ from backend.services import outbox
 from backend.services.demo import seed_demo
 from backend.services.outbox import Recipient
 from bot.wechat import quota
+from tests.processes import GUANJIA, NLU_CACHE, free_port
 from tests.telegram.fake_bot_api import FakeBotApi
 from tests.wechat import fake_wechat_api
 
@@ -35,8 +34,6 @@ RESIDENTS = int(os.environ.get("GUANJIA_TEST_KILL_RESIDENTS", "24"))  # x Telegr
 KILLS = int(os.environ.get("GUANJIA_TEST_KILLS", "5"))  # more for a longer run
 TOKEN = "123456789:AAkill-test_token"
 PLATFORM_DELAY = 0.04  # seconds a platform takes to answer, after it has the request
-GUANJIA = Path(sys.executable).parent / "guanjia"
-NLU_CACHE = Path(__file__).resolve().parents[2] / "var" / "nlu-cache"
 
 
 @pytest.fixture
@@ -97,12 +94,6 @@ def _arrived(telegram: FakeBotApi, wechat: fake_wechat_api.FakeApi) -> Counter[s
     return counts
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.parametrize("process", ["worker", "serve"])  # `guanjia worker`, or the server's in-app worker
 def test_kill_9_mid_batch_loses_nothing_and_duplicates_only_sends_in_flight(
         process, db_url, session_factory, settings, platforms, tmp_path):
@@ -122,7 +113,7 @@ def test_kill_9_mid_batch_loses_nothing_and_duplicates_only_sends_in_flight(
     deadline = time.monotonic() + 90 + 10 * KILLS + RESIDENTS
     while unsent() and time.monotonic() < deadline:
         before = sum(_arrived(telegram, wechat).values())
-        command = ["worker"] if process == "worker" else ["serve", "--port", str(_free_port())]
+        command = ["worker"] if process == "worker" else ["serve", "--port", str(free_port())]
         worker = subprocess.Popen([str(GUANJIA), *command], env=env, cwd=tmp_path, stdout=log, stderr=log)
         try:
             if kills < kills_wanted:
