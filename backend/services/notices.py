@@ -62,7 +62,7 @@ register({
     "notices.no_target": ("请选择通知对象（全小区、楼栋、单元、楼层、欠费住户、活动报名者、部门或业主群）。",
                           "Choose who the notice is for (community, buildings, units, floors, arrears, an event, "
                           "departments or owners' groups)."),
-    "notices.nobody": ("通知对象没有匹配到任何人（{what}），未发送。", "The audience matches nobody ({what}); nothing sent."),
+    "notices.nobody": ("通知对象没有匹配到任何人（{what}），未发送。", "The audience matches nobody ({what_en}); nothing sent."),
     "notices.unknown_place": ("小区里没有{places}，请检查通知对象。", "The community has no {places}; check the audience."),
     "notices.bad_category": ("类别须为：停水停电/设施维护、安全提示、费用、社区活动、温馨提示。",
                              "The category must be one of outage, safety, fee, event, tip."),
@@ -152,10 +152,11 @@ def split_text(text: str, max_bytes: int = WECHAT_MAX_BYTES) -> list[str]:
     return [p.rstrip("\n") for p in parts]
 
 
-def _nobody_detail(count: AudienceCount) -> str:
+def _nobody_detail(count: AudienceCount) -> dict[str, str]:
     if count.muted:
-        return f"{count.muted} 位住户已关闭此类通知"
-    return "没有住户、员工或群"
+        return {"what": f"{count.muted} 位住户已关闭此类通知",
+                "what_en": f"{count.muted} resident(s) muted this category"}
+    return {"what": "没有住户、员工或群", "what_en": "no resident, staff member or group"}
 
 
 def check(session: Session, clock: Clock, community_id: int, draft: Draft) -> Checked:
@@ -192,7 +193,7 @@ def check(session: Session, clock: Clock, community_id: int, draft: Draft) -> Ch
         raise Invalid("audience", key="notices.unknown_place", places="、".join(missing))
     count = audiences.count(session, community_id, spec, draft.category, when)
     if count.nobody:
-        raise Invalid("audience", key="notices.nobody", what=_nobody_detail(count))
+        raise Invalid("audience", key="notices.nobody", **_nobody_detail(count))
     parts = len(split_text(f"{draft.title}\n\n{draft.body}"))
     return Checked(draft, spec, when, count, parts)
 
