@@ -41,6 +41,7 @@ PAST_GRACE = timedelta(minutes=1)  # "now" typed a few seconds ago is not the pa
 MAX_AHEAD = timedelta(days=366)
 IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpg"), (b"GIF87a", "gif"), (b"GIF89a", "gif"))
 ACTIVE = ("fanning", "sending", "sent")
+STATUSES = ("draft", "scheduled", "fanning", "sending", "sent", "cancelled")
 
 register({
     "notices.category.outage": ("停水停电/设施维护", "outage / maintenance"),

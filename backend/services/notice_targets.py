@@ -1,0 +1,107 @@
+"""Targets as the office types them ("全小区", "3栋", "3栋2单元", "3栋12层", "欠费住户", "业主群", "工程部") -> audience.
+
+Used by the chat form and `guanjia notice send --to`. Several targets are separated by "，", "、", spaces or
+"和"; an unrecognised one is refused by name, so a typo never silently narrows or widens the audience.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from backend.catalogue import name, register
+from backend.domain import Department
+from backend.errors import Invalid
+
+COMMUNITY_WORDS = ("全小区", "全体住户", "全体业主", "所有住户", "所有业主", "全部住户", "全体", "全部", "所有人", "小区")
+ARREARS_WORDS = ("欠费住户", "欠费业主", "欠费户", "欠费")
+GROUP_WORDS = ("业主群", "住户群", "群")
+DEPARTMENT_WORDS: tuple[tuple[Department, tuple[str, ...]], ...] = (
+    (Department.SECURITY, ("秩序", "安保", "保安")),
+    (Department.ENGINEERING, ("工程", "维修")),
+    (Department.CUSTOMER_SERVICE, ("客服",)),
+    (Department.ENVIRONMENT, ("环境", "保洁", "绿化")),
+    (Department.MANAGEMENT, ("管理处", "综合")),
+)
+FLOOR = r"(?P<f>[0-9]{1,3})(?:层|楼层|F|f)"
+PLACE = re.compile(r"(?P<b>[0-9A-Za-z]{1,8})(?:号楼|栋|幢|座|号)?(?:(?P<u>[0-9]{1,3})单元)?(?:" + FLOOR + ")?")
+FLOOR_ONLY = re.compile(FLOOR)
+EVENT = re.compile(r"(?:活动|event)\s*#?(?P<id>[0-9]{1,9})(?:报名者|报名的|报名住户|的报名者)?")
+SEPARATORS = re.compile(r"[，,、；;\s]+|和|及|以及")
+
+register({
+    "notices.targets.unknown": ("看不懂通知对象「{what}」。可以写：全小区、3栋、3栋2单元、3栋12层、12层、欠费住户、活动#5、"
+                                "业主群、工程部。", "Unknown target \"{what}\". Try: 全小区, 3栋, 3栋2单元, 3栋12层, "
+                                "12层, 欠费住户, 活动#5, 业主群, 工程部."),
+})
+
+
+def _department(token: str) -> str | None:
+    for department, words in DEPARTMENT_WORDS:
+        if any(w in token for w in words):
+            return department.value
+    return None
+
+
+def _add(audience: dict[str, Any], key: str, value: Any) -> None:
+    items = audience.setdefault(key, [])
+    if value not in items:
+        items.append(value)
+
+
+def parse(text: str) -> dict[str, Any]:
+    """The audience the typed targets describe; raises Invalid naming the first token it cannot read."""
+    audience: dict[str, Any] = {}
+    for raw in SEPARATORS.split(text.strip()):
+        token = raw.strip("。.!！")
+        if not token:
+            continue
+        event = EVENT.fullmatch(token)
+        place = None if FLOOR_ONLY.fullmatch(token) else PLACE.fullmatch(token)
+        floor_only = FLOOR_ONLY.fullmatch(token)
+        if token in COMMUNITY_WORDS:
+            audience["community"] = True
+        elif token in ARREARS_WORDS:
+            audience["arrears"] = True
+        elif token in GROUP_WORDS:
+            audience["groups"] = True
+        elif event:
+            audience["event_id"] = int(event["id"])
+        elif floor_only:
+            _add(audience, "floors", str(int(floor_only["f"])))
+        elif place and (place["u"] or place["f"] or token != place["b"] or token.isdigit()):
+            building, unit, floor = place["b"], place["u"], place["f"]
+            if floor:
+                _add(audience, "floors", f"{building}-{int(floor)}")
+            elif unit:
+                _add(audience, "units", f"{building}-{unit}")
+            else:
+                _add(audience, "buildings", building.upper())
+        elif (department := _department(token)) and (token.endswith(("部", "员工", "人员", "同事", "群")) or len(token) <= 4):
+            _add(audience, "departments", department)
+        else:
+            raise Invalid(token, key="notices.targets.unknown", what=token[:30])
+    return audience
+
+
+def describe(audience: dict[str, Any], lang: str = "zh") -> str:
+    """The audience in words, for previews and lists: 1栋、2栋2单元、欠费住户."""
+    zh = lang != "en"
+    parts: list[str] = []
+    if audience.get("community"):
+        parts.append("全小区住户" if zh else "all residents")
+    parts += [f"{b}栋" if zh else f"building {b}" for b in audience.get("buildings", [])]
+    for unit in audience.get("units", []):
+        b, _, u = unit.partition("-")
+        parts.append(f"{b}栋{u}单元" if zh else f"building {b} unit {u}")
+    for floor in audience.get("floors", []):
+        b, _, f = str(floor).rpartition("-")
+        parts.append((f"{b}栋{f}层" if b else f"各楼{f}层") if zh else (f"building {b} floor {f}" if b else f"floor {f}"))
+    if audience.get("arrears"):
+        parts.append("欠费住户" if zh else "households in arrears")
+    if audience.get("event_id"):
+        parts.append(f"活动#{audience['event_id']}报名者" if zh else f"event #{audience['event_id']} sign-ups")
+    parts += [name(f"dept.{d}", lang) for d in audience.get("departments", [])]
+    if audience.get("groups"):
+        parts.append("业主群" if zh else "owners' groups")
+    return ("、" if zh else ", ").join(parts)
