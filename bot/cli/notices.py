@@ -12,7 +12,7 @@ import typer
 from backend.catalogue import name
 from backend.clock import SystemClock
 from backend.errors import DomainError
-from backend.services import notice_targets, notices, permissions
+from backend.services import disclosure, notice_targets, notices, permissions
 from backend.services.permissions import Perm
 from bot.cli.common import COMMUNITY_OPTION, community_by_code, fail, load_settings, staff_by_login, unit_of_work
 
@@ -175,3 +175,22 @@ def export(
     data = notices.export_xlsx(rows) if output.suffix.lower() == ".xlsx" else notices.export_csv(rows)
     output.write_bytes(data)
     typer.echo(f"{len(rows)} 行 / rows -> {output}")
+
+
+@app.command()
+def disclose(
+    period: str = typer.Option(..., help="The month to disclose, e.g. 2026-11."),
+    community: str | None = COMMUNITY_OPTION,
+) -> None:
+    """Publish a month's shared-income disclosure now (the worker does it monthly on its own)."""
+    settings = load_settings()
+    with unit_of_work(settings) as session:
+        place = community_by_code(session, community, settings)
+        try:
+            notice = disclosure.publish(session, SystemClock(), place.id, disclosure.parse_period(period),
+                                        media_dir=settings.media_dir)
+        except (DomainError, ValueError) as exc:
+            raise fail(exc.text() if isinstance(exc, DomainError) else str(exc)) from exc
+        if notice is None:
+            raise fail(f"nothing to disclose for {period}: no ledger lines, or it was disclosed already")
+        typer.echo(f"通知 #{notice.id}「{notice.title}」已安排发送 / scheduled")

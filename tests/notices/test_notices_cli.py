@@ -92,3 +92,17 @@ def test_refusals(env, tmp_path, args, says):
     with _session(env) as s:
         assert s.query(Notice).count() == 0
     assert "不存在" in run(env, "report", "999", code=1) or "找不到" in run(env, "report", "999", code=1)
+
+
+def test_import_shared_income_and_disclose(env, tmp_path):
+    ledger = tmp_path / "ledger.csv"
+    ledger.write_text("月份,项目,金额\n2026-11,电梯广告,3000\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["import", "shared-income", str(ledger)], env=env)
+    assert result.exit_code == 0 and "1 row(s) imported" in result.output, result.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("月份,项目,金额\n2026-11,电梯广告,-1\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["import", "shared-income", str(bad)], env=env)
+    assert result.exit_code == 1 and "line 2: bad amount" in result.output
+    assert "2026年11月公共收益公示" in run(env, "disclose", "--period", "2026-11")
+    assert "nothing to disclose" in run(env, "disclose", "--period", "2026-11", code=1)
+    assert "bad month" in run(env, "disclose", "--period", "someday", code=1)
