@@ -70,8 +70,8 @@ def _str_list(audience: dict[str, Any], key: str) -> list[str]:
         if isinstance(item, bool) or not isinstance(item, str | int):
             raise BadAudience(f"{key} 的每一项须为文字或数字")
         text = str(item).strip()
-        if not text or len(text) > 40:
-            raise BadAudience(f"{key} 中有空白或过长的一项")
+        if not text or len(text) > 40 or not text.isprintable():
+            raise BadAudience(f"{key} 中有空白、过长或含控制字符的一项")
         out.append(text)
     return out
 
@@ -109,7 +109,7 @@ def normalise(audience: Any) -> dict[str, Any]:
             raise BadAudience(f"单元「{unit}」须写成 楼栋-单元，如 3-2")
     for floor in out.get("floors", []):
         parts = floor.split("-")
-        if len(parts) > 2 or not parts[-1].lstrip("-").isdigit():
+        if len(parts) > 2 or not (parts[-1].isascii() and parts[-1].isdigit() and len(parts[-1]) <= 3):
             raise BadAudience(f"楼层「{floor}」须写成 楼层 或 楼栋-楼层，如 3-12")
     return out
 

@@ -174,6 +174,8 @@ def check(session: Session, clock: Clock, community_id: int, draft: Draft) -> Ch
         raise Invalid("body", key="notices.too_long_body", limit=MAX_BODY_CHARS, length=len(draft.body))
     now = clock.now()
     when = draft.scheduled_at or now
+    if when.year >= 9999 or (draft.expires_at is not None and draft.expires_at.year >= 9999):
+        raise Invalid("scheduled_at", key="notices.too_far")
     if when < now - PAST_GRACE:
         raise Invalid("scheduled_at", key="notices.past", when=when.strftime("%Y-%m-%d %H:%M UTC"))
     when = max(when, now)

@@ -93,3 +93,10 @@ def test_count_says_who_is_reachable_where_and_why_not(session, nw, clock):
 def test_bad_specs_are_refused(spec):
     with pytest.raises(BadAudience):
         audience.normalise(spec)
+
+
+@pytest.mark.parametrize("spec", [{"buildings": ["3\x00"]}, {"floors": ["99999999999999999999999"]},
+                                  {"floors": ["３"]}, {"units": ["1-\n2"]}])
+def test_garbage_never_reaches_the_database(spec):
+    with pytest.raises(BadAudience):
+        audience.normalise(spec)

@@ -123,3 +123,9 @@ def test_deliveries_report_and_exports(client, nw, session_factory, clock):
     sheet = load_workbook(io.BytesIO(xlsx.content)).worksheets[0]
     assert sheet.max_row == 3
     assert client.get(f"/api/notices/{notice_id}/deliveries.csv", headers=nw.auth("tech1")).status_code == 403
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:00:00-05:00", "9999-12-31T23:59:59", "0001-01-01T00:00:00+01:00"])
+def test_times_out_of_range_are_422(client, nw, when):
+    response = client.post("/api/notices", headers=nw.auth("manager"), json={**BODY, "scheduled_at": when})
+    assert response.status_code == 422, response.text

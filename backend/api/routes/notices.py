@@ -43,7 +43,10 @@ Category = Annotated[str, Field(pattern="^(outage|safety|fee|event|tip)$")]
 def _naive_utc(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is None:
         return value
-    return value.astimezone(UTC).replace(tzinfo=None)
+    try:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError as exc:  # 9999-12-31T23:00-05:00
+        raise ValueError("time out of range") from exc
 
 
 class FileIn(Input):
