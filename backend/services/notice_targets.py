@@ -30,6 +30,8 @@ EVENT = re.compile(r"(?:活动|event)\s*#?(?P<id>[0-9]{1,9})(?:报名者|报名�
 SEPARATORS = re.compile(r"[，,、；;\s]+|和|及|以及")
 
 register({
+    "notices.targets.unit_floor": ("「{what}」：暂不能按单元内的楼层发送，请写「3栋12层」或「3栋2单元」。",
+                                   "\"{what}\": a floor within a unit is not supported; use 3栋12层 or 3栋2单元."),
     "notices.targets.unknown": ("看不懂通知对象「{what}」。可以写：全小区、3栋、3栋2单元、3栋12层、12层、欠费住户、活动#5、"
                                 "业主群、工程部。", "Unknown target \"{what}\". Try: 全小区, 3栋, 3栋2单元, 3栋12层, "
                                 "12层, 欠费住户, 活动#5, 业主群, 工程部."),
@@ -71,6 +73,8 @@ def parse(text: str) -> dict[str, Any]:
             _add(audience, "floors", str(int(floor_only["f"])))
         elif place and (place["u"] or place["f"] or token != place["b"] or token.isdigit()):
             building, unit, floor = place["b"], place["u"], place["f"]
+            if floor and unit:  # the audience has no unit-and-floor selector: never widen it silently
+                raise Invalid(token, key="notices.targets.unit_floor", what=token[:30])
             if floor:
                 _add(audience, "floors", f"{building}-{int(floor)}")
             elif unit:
