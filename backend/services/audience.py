@@ -2,7 +2,8 @@
 
 The audience (Notice.audience, JSON) combines any of these; residents matching any selector are in it:
 
-- `{"community": true}`: every resident registered to a household of the community;
+- `{"community": true}`: every resident of the community (bound to a home or not: whoever follows the
+  community's assistant, as a WeChat official account's broadcast reaches every follower);
 - `{"buildings": ["3"]}`: building codes; `{"units": ["3-2"]}`: building-unit;
   `{"floors": ["3-12", 5]}`: floor 12 of building 3, or floor 5 of every building;
 - `{"arrears": true}`: residents of households with a bill due by the notice's time and not fully paid;
@@ -154,7 +155,7 @@ def resident_condition(community_id: int, audience: dict[str, Any], at: datetime
     households = select(Household.id).where(Household.community_id == community_id)
     any_of: list[ColumnElement[bool]] = []
     if audience.get("community"):
-        any_of.append(Resident.household_id.is_not(None))
+        any_of.append(Resident.community_id == community_id)
     places = _place_condition(community_id, audience)
     if places:
         any_of.append(Resident.household_id.in_(households.where(or_(*places))))

@@ -75,8 +75,11 @@ def nw(session_factory, clock, settings) -> NoticeWorld:
             s.add(resident)
             s.flush()
             world.households[key], world.residents[key] = household, resident
-        # A chat visitor who never bound a home: not in any audience.
-        s.add(Resident(community_id=cid, name="路人", created_at=now))
+        # A chat visitor who never bound a home (no chat account left either): only in the whole community.
+        visitor = Resident(community_id=cid, name="路人", created_at=now)
+        s.add(visitor)
+        s.flush()
+        world.residents["路人"] = visitor
         _identity(s, cid, "wechat", "wx-1", world.residents["1"].id, now)
         _identity(s, cid, "web", "web-1", world.residents["1"].id, now)
         _identity(s, cid, "telegram", "501", world.residents["五楼"].id, now)

@@ -15,7 +15,7 @@ def _notice(nw, clock, spec, category="tip") -> Notice:
 
 
 CASES = [  # audience -> residents (by fixture key) it selects
-    ({"community": True}, {"1", "2", "五楼", "六楼"}),
+    ({"community": True}, {"1", "2", "五楼", "六楼", "路人"}),
     ({"buildings": ["1"]}, {"1", "五楼", "六楼"}),
     ({"buildings": ["2"]}, {"2"}),
     ({"units": ["1-2"]}, {"五楼", "六楼"}),
@@ -44,7 +44,7 @@ def test_paging_by_id_and_other_community_never_included(session, nw, clock):
     while batch := audience.resident_ids(session, notice, after, 1):
         pages += batch
         after = batch[-1]
-    assert pages == everyone and len(everyone) == 4
+    assert pages == everyone and len(everyone) == 5
     assert nw.other.residents["1"].id not in everyone
 
 
@@ -75,12 +75,12 @@ def test_count_says_who_is_reachable_where_and_why_not(session, nw, clock):
     session.flush()
     count = audience.count(session, nw.community_id, {"community": True, "groups": True}, "tip", clock.now())
     assert count.as_dict() == {
-        "residents": 4, "muted": 0, "reachable": 2, "by_channel": {"telegram": 1, "web": 1, "wechat": 1},
-        "unreachable": {"never_bound": 1, "blocked": 1}, "unreachable_total": 2, "staff": 0,
+        "residents": 5, "muted": 0, "reachable": 2, "by_channel": {"telegram": 1, "web": 1, "wechat": 1},
+        "unreachable": {"never_bound": 2, "blocked": 1}, "unreachable_total": 3, "staff": 0,
         "groups": {"telegram": 1},
     }
     fee = audience.count(session, nw.community_id, {"community": True}, "fee", clock.now())
-    assert (fee.residents, fee.muted, fee.unreachable) == (3, 1, {"blocked": 1})
+    assert (fee.residents, fee.muted, fee.unreachable) == (4, 1, {"never_bound": 1, "blocked": 1})
     nobody = audience.count(session, nw.community_id, {"floors": ["2-9"]}, "tip", clock.now())
     assert nobody.nobody
 
