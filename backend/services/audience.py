@@ -4,8 +4,9 @@ The audience (Notice.audience, JSON) combines any of these; residents matching a
 
 - `{"community": true}`: every resident of the community (bound to a home or not: whoever follows the
   community's assistant, as a WeChat official account's broadcast reaches every follower);
-- `{"buildings": ["3"]}`: building codes; `{"units": ["3-2"]}`: building-unit;
-  `{"floors": ["3-12", 5]}`: floor 12 of building 3, or floor 5 of every building;
+- places: `"buildings": ["3"]` (codes), `"units": ["3-2"]` (building-unit), `"floors": [12]` (numbers). The
+  place keys narrow each other, as the events' targets do: `{"buildings": ["3"], "floors": [12, 13]}` is
+  floors 12 and 13 of building 3; `{"floors": [1]}` alone is the ground floor of every building;
 - `{"arrears": true}`: residents of households with a bill due by the notice's time and not fully paid;
 - `{"event_id": n}`: residents signed up to the event;
 - `{"departments": ["security"]}`: the active staff of those departments (and their department groups);
@@ -90,10 +91,15 @@ def normalise(audience: Any) -> dict[str, Any]:
             raise BadAudience(f"{flag} 须为 true 或 false")
         if audience.get(flag):
             out[flag] = True
-    for key in ("buildings", "units", "floors"):
+    for key in ("buildings", "units"):
         items = _str_list(audience, key)
         if items:
             out[key] = sorted(set(items), key=items.index)
+    floors = _str_list(audience, "floors")
+    if any(not (f.isascii() and f.lstrip("-").isdigit() and len(f) <= 3) for f in floors):
+        raise BadAudience("楼层须为数字，如 [12, 13]")
+    if floors:
+        out["floors"] = sorted({int(f) for f in floors})
     departments = _str_list(audience, "departments")
     valid = {d.value for d in Department}
     if any(d not in valid for d in departments):
@@ -108,10 +114,6 @@ def normalise(audience: Any) -> dict[str, Any]:
     for unit in out.get("units", []):
         if unit.count("-") != 1:
             raise BadAudience(f"单元「{unit}」须写成 楼栋-单元，如 3-2")
-    for floor in out.get("floors", []):
-        parts = floor.split("-")
-        if len(parts) > 2 or not (parts[-1].isascii() and parts[-1].isdigit() and len(parts[-1]) <= 3):
-            raise BadAudience(f"楼层「{floor}」须写成 楼层 或 楼栋-楼层，如 3-12")
     return out
 
 
@@ -127,26 +129,23 @@ def unknown_places(session: Session, community_id: int, audience: dict[str, Any]
         .where(Building.community_id == community_id))}
     missing = [f"{b}栋" for b in audience.get("buildings", []) if b not in codes]
     missing += [f"{u.replace('-', '栋')}单元" for u in audience.get("units", []) if u not in units]
-    missing += [f"{f.split('-')[0]}栋" for f in audience.get("floors", []) if "-" in f and f.split("-")[0] not in codes]
     return missing
 
 
 def _place_condition(community_id: int, audience: dict[str, Any]) -> list[ColumnElement[bool]]:
+    """One condition per place key given; the households in all of them are meant."""
     conditions: list[ColumnElement[bool]] = []
-    building_ids = select(Building.id).where(Building.community_id == community_id)
     if audience.get("buildings"):
-        conditions.append(Household.building_id.in_(building_ids.where(Building.code.in_(audience["buildings"]))))
-    for spec in audience.get("units", []):
-        building, unit = spec.split("-", 1)
+        conditions.append(Household.building_id.in_(select(Building.id).where(
+            Building.community_id == community_id, Building.code.in_(audience["buildings"]))))
+    if audience.get("units"):
+        pairs = [spec.split("-", 1) for spec in audience["units"]]
         conditions.append(Household.unit_id.in_(
             select(Unit.id).join(Building, Building.id == Unit.building_id)
-            .where(Building.community_id == community_id, Building.code == building, Unit.code == unit)))
-    for spec in audience.get("floors", []):
-        building, _, floor = spec.rpartition("-")
-        condition = Household.floor == int(floor)
-        if building:
-            condition = and_(condition, Household.building_id.in_(building_ids.where(Building.code == building)))
-        conditions.append(condition)
+            .where(Building.community_id == community_id, or_(*[and_(Building.code == b, Unit.code == u)
+                                                                 for b, u in pairs]))))
+    if audience.get("floors"):
+        conditions.append(Household.floor.in_(audience["floors"]))
     return conditions
 
 
@@ -158,7 +157,7 @@ def resident_condition(community_id: int, audience: dict[str, Any], at: datetime
         any_of.append(Resident.community_id == community_id)
     places = _place_condition(community_id, audience)
     if places:
-        any_of.append(Resident.household_id.in_(households.where(or_(*places))))
+        any_of.append(Resident.household_id.in_(households.where(*places)))
     if audience.get("arrears"):
         owing = select(Bill.household_id).where(Bill.community_id == community_id, Bill.amount > Bill.paid_amount)
         if at is not None:

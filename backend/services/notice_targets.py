@@ -30,6 +30,9 @@ EVENT = re.compile(r"(?:活动|event)\s*#?(?P<id>[0-9]{1,9})(?:报名者|报名�
 SEPARATORS = re.compile(r"[，,、；;\s]+|和|及|以及")
 
 register({
+    "notices.targets.mixed": ("「{what}」：楼栋、单元和楼层请分开发通知（或写成同一楼栋的几层，如「3栋12层、3栋13层」）。",
+                              "\"{what}\": send buildings, units and floors as separate notices (or floors of one "
+                              "building, e.g. 3栋12层、3栋13层)."),
     "notices.targets.unit_floor": ("「{what}」：暂不能按单元内的楼层发送，请写「3栋12层」或「3栋2单元」。",
                                    "\"{what}\": a floor within a unit is not supported; use 3栋12层 or 3栋2单元."),
     "notices.targets.unknown": ("看不懂通知对象「{what}」。可以写：全小区、3栋、3栋2单元、3栋12层、12层、欠费住户、活动#5、"
@@ -52,15 +55,21 @@ def _add(audience: dict[str, Any], key: str, value: Any) -> None:
 
 
 def parse(text: str) -> dict[str, Any]:
-    """The audience the typed targets describe; raises Invalid naming the first token it cannot read."""
+    """The audience the typed targets describe; raises Invalid naming the first token it cannot read.
+
+    Places narrow each other in an audience (buildings x units x floors), so typed places must form one such
+    selection: several buildings (3栋、5栋), several units (3栋2单元、3栋3单元), or the same floors of some
+    buildings (3栋12层、3栋13层; 3栋12层、5栋12层; 12层 for every building). A mixture that would mean
+    something else (3栋、5栋12层) is refused."""
     audience: dict[str, Any] = {}
+    places: list[tuple[str, str, str, str]] = []  # (token, building, unit, floor)
     for raw in SEPARATORS.split(text.strip()):
         token = raw.strip("。.!！")
         if not token:
             continue
         event = EVENT.fullmatch(token)
-        place = None if FLOOR_ONLY.fullmatch(token) else PLACE.fullmatch(token)
         floor_only = FLOOR_ONLY.fullmatch(token)
+        place = None if floor_only else PLACE.fullmatch(token)
         if token in COMMUNITY_WORDS:
             audience["community"] = True
         elif token in ARREARS_WORDS:
@@ -70,22 +79,37 @@ def parse(text: str) -> dict[str, Any]:
         elif event:
             audience["event_id"] = int(event["id"])
         elif floor_only:
-            _add(audience, "floors", str(int(floor_only["f"])))
+            places.append((token, "", "", str(int(floor_only["f"]))))
         elif place and (place["u"] or place["f"] or token != place["b"] or token.isdigit()):
-            building, unit, floor = place["b"], place["u"], place["f"]
-            if floor and unit:  # the audience has no unit-and-floor selector: never widen it silently
+            if place["u"] and place["f"]:  # no unit-and-floor selector: never widen it silently
                 raise Invalid(token, key="notices.targets.unit_floor", what=token[:30])
-            if floor:
-                _add(audience, "floors", f"{building}-{int(floor)}")
-            elif unit:
-                _add(audience, "units", f"{building}-{unit}")
-            else:
-                _add(audience, "buildings", building.upper())
+            places.append((token, place["b"].upper(), place["u"] or "", str(int(place["f"])) if place["f"] else ""))
         elif (department := _department(token)) and (token.endswith(("部", "员工", "人员", "同事", "群")) or len(token) <= 4):
             _add(audience, "departments", department)
         else:
             raise Invalid(token, key="notices.targets.unknown", what=token[:30])
+    audience.update(_places(places))
     return audience
+
+
+def _places(places: list[tuple[str, str, str, str]]) -> dict[str, Any]:
+    if not places:
+        return {}
+    floors = [p for p in places if p[3]]
+    units = [p for p in places if p[2]]
+    if floors:
+        buildings = {p[1] for p in floors}
+        pairs = {(p[1], p[3]) for p in floors}
+        product = {(b, f) for b in buildings for f in {p[3] for p in floors}}
+        if len(floors) != len(places) or pairs != product or ("" in buildings and len(buildings) > 1):
+            raise Invalid(places[0][0], key="notices.targets.mixed", what="、".join(p[0] for p in places)[:60])
+        out: dict[str, Any] = {"floors": sorted({int(p[3]) for p in floors})}
+        return {"buildings": sorted(buildings), **out} if buildings != {""} else out
+    if units:
+        if len(units) != len(places):
+            raise Invalid(places[0][0], key="notices.targets.mixed", what="、".join(p[0] for p in places)[:60])
+        return {"units": list(dict.fromkeys(f"{p[1]}-{p[2]}" for p in units))}
+    return {"buildings": list(dict.fromkeys(p[1] for p in places))}
 
 
 def describe(audience: dict[str, Any], lang: str = "zh") -> str:
@@ -94,13 +118,16 @@ def describe(audience: dict[str, Any], lang: str = "zh") -> str:
     parts: list[str] = []
     if audience.get("community"):
         parts.append("全小区住户" if zh else "all residents")
-    parts += [f"{b}栋" if zh else f"building {b}" for b in audience.get("buildings", [])]
+    places = [f"{b}栋" if zh else f"building {b}" for b in audience.get("buildings", [])]
     for unit in audience.get("units", []):
         b, _, u = unit.partition("-")
-        parts.append(f"{b}栋{u}单元" if zh else f"building {b} unit {u}")
-    for floor in audience.get("floors", []):
-        b, _, f = str(floor).rpartition("-")
-        parts.append((f"{b}栋{f}层" if b else f"各楼{f}层") if zh else (f"building {b} floor {f}" if b else f"floor {f}"))
+        places.append(f"{b}栋{u}单元" if zh else f"building {b} unit {u}")
+    floors = audience.get("floors", [])
+    if floors:
+        levels = "、".join(f"{f}层" for f in floors) if zh else "floors " + ", ".join(str(f) for f in floors)
+        within = ("、".join(places) or "各楼") if zh else (", ".join(places) or "every building")
+        places = [f"{within}{levels}" if zh else f"{within}: {levels}"]
+    parts += places
     if audience.get("arrears"):
         parts.append("欠费住户" if zh else "households in arrears")
     if audience.get("event_id"):

@@ -19,9 +19,12 @@ CASES = [  # audience -> residents (by fixture key) it selects
     ({"buildings": ["1"]}, {"1", "五楼", "六楼"}),
     ({"buildings": ["2"]}, {"2"}),
     ({"units": ["1-2"]}, {"五楼", "六楼"}),
-    ({"floors": ["1-5"]}, {"五楼"}),
+    ({"buildings": ["1"], "floors": [5]}, {"五楼"}),
     ({"floors": [1]}, {"1", "2"}),
-    ({"floors": ["2-5"]}, set()),
+    ({"floors": ["5", 6]}, {"五楼", "六楼"}),
+    ({"buildings": ["2"], "floors": [5]}, set()),
+    ({"buildings": ["1", "2"], "units": ["1-2"]}, {"五楼", "六楼"}),
+    ({"units": ["1-2", "2-1"], "floors": [1, 5]}, {"2", "五楼"}),
     ({"arrears": True}, {"2"}),
     ({"event_id": "EVENT"}, {"1"}),
     ({"units": ["1-2"], "arrears": True}, {"2", "五楼", "六楼"}),
@@ -81,13 +84,13 @@ def test_count_says_who_is_reachable_where_and_why_not(session, nw, clock):
     }
     fee = audience.count(session, nw.community_id, {"community": True}, "fee", clock.now())
     assert (fee.residents, fee.muted, fee.unreachable) == (4, 1, {"never_bound": 1, "blocked": 1})
-    nobody = audience.count(session, nw.community_id, {"floors": ["2-9"]}, "tip", clock.now())
+    nobody = audience.count(session, nw.community_id, {"buildings": ["2"], "floors": [9]}, "tip", clock.now())
     assert nobody.nobody
 
 
 @pytest.mark.parametrize("spec", [
     [], "all", {"everyone": True}, {"community": "yes"}, {"buildings": "3"}, {"buildings": [None]},
-    {"buildings": [""]}, {"units": ["3"]}, {"floors": ["a-b"]}, {"departments": ["kitchen"]},
+    {"buildings": [""]}, {"units": ["3"]}, {"floors": ["a-b"]}, {"floors": ["3-12"]}, {"departments": ["kitchen"]},
     {"event_id": -1}, {"event_id": True}, {"buildings": ["1"] * 201},
 ])
 def test_bad_specs_are_refused(spec):

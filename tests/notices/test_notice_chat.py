@@ -143,7 +143,7 @@ def test_residents_ack_ask_and_mute(talk, session_factory, clock, nw, settings):
 def test_another_residents_notice_cannot_be_acknowledged(talk, session_factory, clock, nw, settings):
     with session_factory() as s:
         notice, _ = notices.create(s, clock, nw.community_id, notices.Draft(
-            title="5楼通知", body="x", category="tip", audience={"floors": ["1-5"]}), created_by=None,
+            title="5楼通知", body="x", category="tip", audience={"floors": [5]}), created_by=None,
             media_dir=settings.media_dir)
         s.add(NoticeDelivery(notice_id=notice.id, resident_id=nw.rid("五楼"), channel="telegram", chat_id="501",
                              status="sent", next_attempt_at=clock.now()))

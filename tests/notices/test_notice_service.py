@@ -35,7 +35,7 @@ def refusal(session, clock, nw, tmp_path, **changes) -> str:
     ({"audience": {}}, "请选择通知对象"),
     ({"audience": {"buildings": ["1"], "units": []}, "title": ""}, "标题不能为空"),
     ({"body": "   "}, "正文不能为空"),
-    ({"audience": {"floors": ["2-9"]}}, "没有匹配到任何人"),
+    ({"audience": {"buildings": ["2"], "floors": [9]}}, "没有匹配到任何人"),
     ({"audience": {"buildings": ["9"]}}, "小区里没有9栋"),
     ({"audience": {"units": ["1-7"]}}, "小区里没有1栋7单元"),
     ({"audience": {"community": "yes"}}, "community 须为 true 或 false"),

@@ -55,7 +55,7 @@ def test_another_communitys_notice_is_404(client, nw):
 
 @pytest.mark.parametrize(("change", "status", "says"), [
     ({"audience": {}}, 422, "请选择通知对象"),
-    ({"audience": {"floors": ["2-9"]}}, 422, "没有匹配到任何人"),
+    ({"audience": {"buildings": ["2"], "floors": [9]}}, 422, "没有匹配到任何人"),
     ({"audience": {"buildings": ["9"]}}, 422, "没有9栋"),
     ({"audience": {"buildings": "1"}}, 422, "buildings"),
     ({"body": "长" * 5000}, 422, "超过 Telegram"),
