@@ -60,6 +60,8 @@ register_texts({
     "resnotice.muted_now": ("\n目前已关闭：{categories}。", "\nMuted now: {categories}."),
 })
 
+# Arrears reminders (催缴) are not notices: their opt-out is the reminders' own (handlers/flows/reminders.py).
+ARREARS_REMINDERS = re.compile(r"催缴|催费|缴费提醒|欠费提醒|交费提醒")
 SHORT = {"event": "活动", "fee": "费用", "outage": "停水停电", "tip": "温馨提示", "safety": "安全"}
 
 
@@ -120,7 +122,7 @@ def _outage(ctx: Context, _m: re.Match[str]) -> bool | None:
 
 @text_command(MUTE, staff_only=False)
 def _mute(ctx: Context, m: re.Match[str]) -> bool | None:
-    if ctx.staff is not None:
+    if ctx.staff is not None or ARREARS_REMINDERS.search(ctx.text):
         return False
     category = _category_in(m.group(1) or "")
     resident = ctx.resident
@@ -141,7 +143,7 @@ def _mute(ctx: Context, m: re.Match[str]) -> bool | None:
 
 @text_command(UNMUTE, staff_only=False)
 def _unmute(ctx: Context, m: re.Match[str]) -> bool | None:
-    if ctx.staff is not None:
+    if ctx.staff is not None or ARREARS_REMINDERS.search(ctx.text):
         return False
     category = _category_in(m.group(1) or "")
     if category is None or category == "safety":

@@ -159,3 +159,12 @@ def test_no_outage_notice_leaves_the_question_to_the_assistant(talk):
     [reply] = talk([("web-1", "停水到几点", r"[\s\S]+")])
     assert "关于停水停电的最新通知" not in reply
     talk([("web-1", "最近有什么通知", "目前没有新的通知")])
+
+
+@pytest.mark.parametrize("text", ["不要再发缴费提醒", "别再催缴了", "恢复缴费提醒"])
+def test_arrears_reminder_wording_is_left_to_the_reminders(talk, session_factory, text):
+    """催缴 reminders have their own opt-out (the events/arrears work); notices never take those words."""
+    [reply] = talk([("web-1", text, r"[\s\S]*")])
+    assert "类通知" not in reply and "可以关闭的通知" not in reply
+    with session_factory() as s:
+        assert s.scalars(select(NoticeMute)).all() == []
