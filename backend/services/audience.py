@@ -46,7 +46,6 @@ from backend.models import (
 
 SAFETY = "safety"
 KEYS = ("community", "buildings", "units", "floors", "arrears", "event_id", "departments", "groups")
-RESIDENT_KEYS = ("community", "buildings", "units", "floors", "arrears", "event_id")
 MAX_SELECTORS = 200
 # Channels that reach a resident outside a request (the terminal is a developer's console).
 PUSH_CHANNELS = ("telegram", "wechat", "wecom", "web")

@@ -42,6 +42,7 @@ MAX_AHEAD = timedelta(days=366)
 IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpg"), (b"GIF87a", "gif"), (b"GIF89a", "gif"))
 ACTIVE = ("fanning", "sending", "sent")
 STATUSES = ("draft", "scheduled", "fanning", "sending", "sent", "cancelled")
+DELIVERY_STATUSES = ("queued", "sending", "sent", "failed", "unreachable")
 
 register({
     "notices.category.outage": ("停水停电/设施维护", "outage / maintenance"),
@@ -365,12 +366,9 @@ def _export_values(row: RecordRow) -> list[str]:
     def iso(dt: datetime | None) -> str:
         return dt.strftime("%Y-%m-%d %H:%M:%S") if dt else ""
 
-    status = name(f"notices.delivery.{row.status}") if f"notices.delivery.{row.status}" in _STATUS_KEYS else row.status
+    status = name(f"notices.delivery.{row.status}") if row.status in DELIVERY_STATUSES else row.status
     return [row.recipient, row.name, row.place, row.channel, status, row.via, iso(row.sent_at), iso(row.acked_at),
             row.error]
-
-
-_STATUS_KEYS = {f"notices.delivery.{s}" for s in ("queued", "sending", "sent", "failed", "unreachable")}
 
 
 def _safe_cell(value: str) -> str:

@@ -116,6 +116,7 @@ def test_deliveries_report_and_exports(client, nw, session_factory, clock):
     assert report["summary"]["residents_reached"] == 1 and report["summary"]["acknowledged"] == 1
     assert report["summary"]["reasons"] == {"blocked": 1} and report["total"] == 2
     assert [(r["name"], r["status"]) for r in report["items"]] == [("住户1", "sent"), ("六楼", "unreachable")]
+    assert [(r["name"], r["place"], r["error"]) for r in report["not_reached"]] == [("六楼", "1-2-0601", "blocked")]
     csv_response = client.get(f"/api/notices/{notice_id}/deliveries.csv", headers=nw.auth("cs1"))
     assert csv_response.headers["content-type"].startswith("text/csv")
     assert "六楼" in csv_response.content.decode("utf-8-sig")

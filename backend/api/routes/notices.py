@@ -139,6 +139,7 @@ class DeliverySummary(Output):
 
 class DeliveryReport(Output):
     summary: DeliverySummary
+    not_reached: list[DeliveryRow] = Field(description="residents nobody reached, with why (first 500)")
     items: list[DeliveryRow]
     total: int
     limit: int
@@ -232,8 +233,9 @@ def deliveries(notice_id: IdPath, session: SessionDep, principal: PrincipalDep,
     rows = notices.record(session, notice)
     summary = notices.report(session, notice, rows)
     items = [DeliveryRow(**vars(r)) for r in rows[offset:offset + limit]]
-    return DeliveryReport(summary=DeliverySummary(**summary.as_dict()), items=items, total=len(rows), limit=limit,
-                          offset=offset)
+    missed = [DeliveryRow(**vars(r)) for r in summary.not_reached[:500]]
+    return DeliveryReport(summary=DeliverySummary(**summary.as_dict()), not_reached=missed, items=items,
+                          total=len(rows), limit=limit, offset=offset)
 
 
 @router.get("/{notice_id}/deliveries.csv")
