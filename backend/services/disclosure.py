@@ -3,8 +3,8 @@
 The ledger comes from the office's CSV or XLSX, read like the rosters (backend.services.roster_tables) and
 imported all or nothing: a bad row imports nothing, and re-importing a month replaces that month's lines.
 On the configured day of each month the worker publishes the previous month's table as a notice to the whole
-community and its owners' groups, once per month. The table is text only: no CJK font is installed on the
-target system (`fc-list :lang=zh` is empty) and no imaging library is a dependency; see docs/notices.md.
+community and its owners' groups, once per month: as text, and as a PNG of the table (backend.services.
+table_image) when a CJK font is installed; without one the text goes alone.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from backend.clock import Clock, SystemClock
 from backend.db import transaction
 from backend.errors import DomainError
 from backend.models import Community, Notice, SharedIncomeLine
-from backend.services import notices
+from backend.services import notices, table_image
 from backend.services.fees import yuan
 from backend.services.roster_import import ImportReport, RowError, _read, _require
 from backend.settings import Settings
@@ -148,6 +148,20 @@ def as_text(table: MonthTable, community_name: str) -> str:
     return "\n".join(out)
 
 
+def as_image(table: MonthTable, community_name: str) -> bytes | None:
+    """The month's table as a PNG for chats; None without a CJK font."""
+    rows = [table_image.TableRow("收入项目", "金额", band=True)]
+    rows += [table_image.TableRow(x.item[:24], yuan(x.amount)) for x in table.income]
+    rows.append(table_image.TableRow("收入合计", yuan(table.total_income), strong=True))
+    if table.expense:
+        rows.append(table_image.TableRow("支出项目", "金额", band=True))
+        rows += [table_image.TableRow(x.item[:24], yuan(x.amount)) for x in table.expense]
+        rows.append(table_image.TableRow("支出合计", yuan(table.total_expense), strong=True))
+    rows.append(table_image.TableRow("本月公共收益净额", yuan(table.net), strong=True, band=True))
+    return table_image.render(f"{community_name}{table.title}", rows,
+                              "公共收益归全体业主所有，明细可到物业服务中心查阅。如有疑问请联系客服。")
+
+
 def publish(session: Session, clock: Clock, community_id: int, period: str, *, media_dir: Path,
             created_by: int | None = None) -> Notice | None:
     """The month's disclosure as a scheduled notice (community and owners' groups); None when there is
@@ -162,8 +176,10 @@ def publish(session: Session, clock: Clock, community_id: int, period: str, *, m
         return None
     community = session.get(Community, community_id)
     assert community is not None
+    png = as_image(table, community.name)
     draft = notices.Draft(title=table.title, body=as_text(table, community.name), category="fee",
-                          audience={"community": True, "groups": True}, kind="disclosure")
+                          audience={"community": True, "groups": True}, kind="disclosure",
+                          image=notices.Upload(f"{period}.png", png) if png else None)
     notice, _ = notices.create(session, clock, community_id, draft, created_by=created_by, media_dir=media_dir)
     return notice
 

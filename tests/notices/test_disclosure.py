@@ -7,11 +7,12 @@ from decimal import Decimal
 
 import pytest
 from openpyxl import Workbook
+from PIL import Image, ImageFont
 from sqlalchemy import select
 
 from backend.clock import FrozenClock
 from backend.models import Notice, SharedIncomeLine
-from backend.services import disclosure
+from backend.services import disclosure, table_image
 
 CSV = "月份,项目,金额（元）,类型,备注\n2026-11,电梯广告,\"3,000.00\",收入,12部电梯\n2026-11,快递柜场地费,800,,\n" \
       "2026-11,代收代缴税费,380.50,支出,\n"
@@ -105,3 +106,39 @@ def test_the_worker_publishes_last_month_from_the_configured_day(session_factory
                                               ("2026-11-01 00:00:00", "2026-11")])
 def test_periods(text, period):
     assert disclosure.parse_period(text) == period
+
+
+needs_font = pytest.mark.skipif(table_image.cjk_font() is None,
+                                reason="no CJK font (scripts/test installs fonts-wqy-microhei)")
+
+
+@needs_font
+def test_the_disclosure_carries_the_table_as_a_png(session, clock, nw, tmp_path, settings):
+    path = tmp_path / "ledger.csv"
+    path.write_text(CSV, encoding="utf-8")
+    disclosure.import_ledger(session, nw.community_id, path, clock)
+    notice = disclosure.publish(session, clock, nw.community_id, "2026-11", media_dir=settings.media_dir)
+    assert notice is not None and notice.image_path.endswith(".png")
+    image = Image.open(settings.media_dir / notice.image_path)
+    # title, header band, 2 income lines, total, expense band, 1 line, total, net: 9 rows
+    assert image.format == "PNG" and image.width == table_image.WIDTH
+    assert image.height >= table_image.PADDING * 2 + table_image.ROW_HEIGHT * 9
+    title_strip = image.crop((0, table_image.PADDING, image.width, table_image.PADDING + table_image.TITLE_SIZE))
+    assert title_strip.convert("L").getextrema()[0] < 100  # the title is drawn, in dark ink
+
+
+@needs_font
+def test_the_font_draws_chinese_not_empty_boxes():
+    font = ImageFont.truetype(str(table_image.cjk_font()), 22)
+    drawn = {char: font.getmask(char).getbbox() for char in ("收", "益", "\U0010fffd")}
+    assert drawn["收"] and drawn["益"] and drawn["收"] != drawn["\U0010fffd"]
+    assert bytes(font.getmask("收")) != bytes(font.getmask("益"))
+
+
+def test_without_a_cjk_font_the_text_goes_alone(session, clock, nw, tmp_path, settings, monkeypatch):
+    monkeypatch.setattr(table_image, "cjk_font", lambda: None)
+    path = tmp_path / "ledger.csv"
+    path.write_text(CSV, encoding="utf-8")
+    disclosure.import_ledger(session, nw.community_id, path, clock)
+    notice = disclosure.publish(session, clock, nw.community_id, "2026-11", media_dir=settings.media_dir)
+    assert notice is not None and notice.image_path == "" and "收入合计" in notice.body
