@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     wechat_signature_max_age_seconds: int = 300  # refuse callbacks with older (replayed) timestamps
 
     media_dir: Path = Path("./var/media")
+    disclosure_day: int = Field(5, ge=0, le=28)  # publish last month's shared-income disclosure from this day; 0: never
 
     # Web chat and background work (used by bot/)
     run_worker_in_app: bool = True  # the web process also sweeps deadlines and delivers the outbox

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.clock import Clock
 from backend.db import transaction
+from backend.services.disclosure import publish_due
 from backend.services.sweeper import sweep_once
 from backend.settings import Settings
 from bot import log_safety
@@ -52,6 +53,8 @@ class Worker:
                         webchat_once.prune(session, self.clock)
                     if steps:
                         log.info("swept: %d ticket step(s)", steps)
+                    if publish_due(self.session_factory, self.clock, self.settings):
+                        log.info("published the monthly shared-income disclosure")
                     next_sweep = time.monotonic() + self.settings.sweep_interval_seconds
                 stats = self.dispatcher.deliver_once()
                 if stats.sent or stats.retried or stats.unreachable:

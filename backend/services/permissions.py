@@ -56,6 +56,8 @@ class Perm(StrEnum):
     STAFF_MANAGE = "staff.manage"  # staff records and other people's API tokens
     COMMUNITY_EDIT = "community.edit"  # the community's settings
     VISITOR_CHECK = "visitor.check"  # verify a visitor's gate code, see today's expected visitors
+    NOTICE_SEND = "notice.send"  # compose, schedule and cancel notices to residents, staff and groups
+    NOTICE_READ = "notice.read"  # list notices, their delivery report and its export
 
 
 C, OT, OB, OD, UD = (Scope.COMMUNITY, Scope.OWN_TICKET, Scope.OWN_BUILDINGS, Scope.OWN_DEPARTMENT,
@@ -77,6 +79,9 @@ MATRIX: dict[Perm, dict[Profile, frozenset[Scope]]] = {
     Perm.STAFF_MANAGE: {M: frozenset({C})},
     Perm.COMMUNITY_EDIT: {M: frozenset({C})},
     Perm.VISITOR_CHECK: {M: frozenset({C}), LD: frozenset({OD}), AG: frozenset({OD})},  # target: the gate (security)
+    # Notices speak for the office: the manager and customer service (supervisor and agents) write them.
+    Perm.NOTICE_SEND: {M: frozenset({C}), CL: frozenset({C}), CS: frozenset({C})},
+    Perm.NOTICE_READ: {M: frozenset({C}), CL: frozenset({C}), CS: frozenset({C}), LD: frozenset({C})},
 }
 
 # An emergency pages security and engineering besides its own department: each of them may take it.

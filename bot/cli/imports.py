@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from backend.services.disclosure import import_ledger
 from backend.services.roster_import import ImportReport, import_residents, import_staff
 from bot.cli.common import COMMUNITY_OPTION, community_by_code, load_settings, unit_of_work
 
@@ -52,3 +53,9 @@ def residents(file: Path = FILE_ARGUMENT, community: str | None = COMMUNITY_OPTI
 def staff(file: Path = FILE_ARGUMENT, community: str | None = COMMUNITY_OPTION) -> None:
     """Staff by login: 工号 姓名 岗位 部门 电话 管辖楼栋."""
     _run(import_staff, file, community)
+
+
+@app.command("shared-income")
+def shared_income(file: Path = FILE_ARGUMENT, community: str | None = COMMUNITY_OPTION) -> None:
+    """The shared-income ledger (公共收益): 月份 项目 金额 [类型 收入/支出] [备注]; a month re-imported is replaced."""
+    _run(import_ledger, file, community)

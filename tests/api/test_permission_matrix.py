@@ -255,3 +255,31 @@ def test_handling_held_work(role, client, session_factory, clock, settings, plac
     got = tuple(client.post(f"/api/tickets/{tid}/resolve", headers=auth(place, role), json={"note": "修好了"}).status_code
                 for tid in (mine, theirs))
     assert got == RESOLVE[role]
+
+
+# Notices: compose one to the whole community / read the list / read another community's notice.
+NOTICES = {
+    "admin": (201, 200, 200),
+    **{role: (201, 200, 404) for role in ("manager", "cs-lead", "cs1", "cs2")},
+    **{role: (403, 200, 404) for role in ("eng-lead", "sec-lead", "env-lead")},
+    **{role: (403, 403, 404) for role in ("tech1", "guard1", "gardener1")},
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_notices(role, client, session_factory, clock, place):
+    from backend.models import Notice
+
+    with session_factory() as s:
+        theirs = Notice(community_id=place["other"], category="tip", title="别家", body="x", audience={"community": True},
+                        status="scheduled", scheduled_at=clock.now(), created_at=clock.now())
+        s.add(theirs)
+        s.commit()
+        theirs_id = theirs.id
+    headers = auth(place, role)
+    created = client.post("/api/notices", headers=headers, params={"community": "demo"} if role == "admin" else {},
+                          json={"title": "温馨提示", "body": "天冷注意保暖。", "category": "tip",
+                                "audience": {"departments": ["security"]}})
+    got = (created.status_code, client.get("/api/notices", headers=headers).status_code,
+           client.get(f"/api/notices/{theirs_id}", headers=headers).status_code)
+    assert got == NOTICES[role], created.text
