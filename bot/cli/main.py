@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from bot import terminal
-from bot.cli import db, imports, run, staff
+from bot.cli import db, events, imports, run, staff
 from bot.telegram.cli import app as telegram_app
 from bot.wechat.cli import app as wechat_app
 from nlu.cli import app as nlu_app
@@ -23,6 +23,7 @@ app.command()(terminal.chat)
 app.add_typer(db.app, name="db")
 app.add_typer(imports.app, name="import")
 app.add_typer(staff.app, name="staff")
+app.add_typer(events.app, name="event")
 app.add_typer(nlu_app, name="nlu")
 app.add_typer(telegram_app, name="telegram")
 app.add_typer(wechat_app, name="wechat")
