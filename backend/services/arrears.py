@@ -41,7 +41,6 @@ register({
                           "to get them again."),
     "arrears.opted_in": ("好的，已恢复缴费提醒。", "Payment reminders are back on."),
     "arrears.opted_out_already": ("您家已关闭缴费提醒。", "Payment reminders are already off for your household."),
-    "arrears.btn_stop": ("🔕 不再提醒", "🔕 Stop reminders"),
 })
 
 

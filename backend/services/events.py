@@ -45,7 +45,7 @@ register({
     "error.event_cancelled": ("「{title}」已取消，无法报名。", "\"{title}\" has been cancelled."),
     "error.event_household_limit": ("「{title}」每户最多报名{limit}人，您家已报{taken}人。",
                                     "\"{title}\" takes at most {limit} per household; yours has {taken}."),
-    "error.event_no_household": ("报名活动需要先绑定房屋。", "Bind your home first to sign up for events."),
+    "error.need_household": ("请先绑定房屋。", "Please bind your home first."),
     "event.promoted": ("🎉 好消息：「{title}」有名额空出，您已从候补转为正式报名（{people}人）。\n"
                        "时间：{starts}｜地点：{location}｜签到码：{code}\n如不能参加，请回复「取消报名」。",
                        "🎉 Good news: a place freed up for \"{title}\"; you are now signed up ({people}).\n"
@@ -128,8 +128,6 @@ def sign_up(session: Session, clock: Clock, resident: Resident, event_id: int, p
     Full (or others already waiting): EventFull, unless `wait`, which puts the resident on the waiting list."""
     if not 1 <= people <= MAX_PEOPLE:
         raise Invalid(f"people 1–{MAX_PEOPLE} / 人数")
-    if resident.household_id is None:
-        raise IllegalMove("error.event_no_household")
     event = get(session, resident.community_id, event_id, lock=True)  # serialises sign-ups of one event
     now = clock.now()
     if event.status == CANCELLED:
@@ -144,7 +142,7 @@ def sign_up(session: Session, clock: Clock, resident: Resident, event_id: int, p
         raise IllegalMove("error.event_already", title=event.title, people=signup.people)
     if signup is not None and signup.status == WAITING:
         raise IllegalMove("error.event_already_waiting", title=event.title, place=waiting_place(session, signup))
-    if event.household_limit is not None:
+    if event.household_limit is not None and resident.household_id is not None:
         taken = household_people(session, event.id, resident.household_id)
         if taken + people > event.household_limit:
             raise IllegalMove("error.event_household_limit", title=event.title, limit=event.household_limit,
@@ -273,13 +271,13 @@ def image_url(signup: EventSignup) -> str:
 
 
 def write_qr(settings: Settings, signup: EventSignup) -> Path:
-    """The check-in QR (it holds the code only); written once, served while the sign-up is live."""
+    """The check-in QR ("CHECKIN <code>": a scanner's text pasted into chat checks in); served while live."""
     import segno
 
     path = image_path(settings, signup.image_token)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        segno.make(signup.checkin_code, error="m").save(str(path), kind="png", scale=8, border=2)
+        segno.make(f"CHECKIN {signup.checkin_code}", error="m").save(str(path), kind="png", scale=8, border=2)
     return path
 
 

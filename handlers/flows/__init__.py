@@ -11,6 +11,7 @@ from handlers.flows import (  # noqa: F401
     fee,
     human,
     inform,
+    reminders,
     repair,
     smalltalk,
     status,
@@ -18,4 +19,4 @@ from handlers.flows import (  # noqa: F401
     visitor,
     withdraw,
 )
-from handlers.staff import actions, commands, forms, overdue, tasks, visitors  # noqa: F401
+from handlers.staff import actions, commands, event_forms, forms, overdue, tasks, visitors  # noqa: F401
