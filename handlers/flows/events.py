@@ -52,6 +52,7 @@ register_texts({
 })
 
 SIGN_UP = re.compile(r"报名|参加|报个名|算我|我要去|我去|想去|预约")
+QUIT = re.compile(r"取消报名|退出报名|撤销报名|不报了|不参加了|不去了|withdraw", re.I)
 WAIT = re.compile(r"候补|waiting list|wait ?list", re.I)
 
 
@@ -78,11 +79,15 @@ class Events(Flow):
         state_store.set_flow(ctx.state, None)
         views = events.list_open(ctx.session, ctx.clock, ctx.community.id, ctx.resident)
         chosen = named_event(ctx, views) if ctx.parse is not None else None
+        if ctx.parse is not None and QUIT.search(ctx.text):
+            offer_withdraw(ctx)  # 取消报名读书会: asks first
+            return
         if chosen is not None and SIGN_UP.search(ctx.text) and chosen.mine is None:
             sign_up(ctx, chosen.event.id, count_people(ctx.text) or 1)
         else:
             show(ctx, [chosen] if chosen is not None else views)
-        finish(ctx)
+        if ctx.state.step != "offer_wait":
+            finish(ctx)
 
     def step(self, ctx: Context) -> Outcome:
         if ctx.state.step == "offer_wait":
