@@ -103,3 +103,20 @@ def test_bills_and_payments_over_rest(client, world, clock, session_factory):
     assert client.post("/api/payments/import", content=b"", headers=a.auth("manager")).status_code == 422
     garbage = client.post("/api/bills/import?format=xlsx", content=b"PK\x03\x04garbage", headers=a.auth("manager"))
     assert garbage.status_code == 422 and garbage.json()["errors"][0]["line"] == 1
+
+
+def test_the_check_in_qr_lives_only_while_the_sign_up_does(client, world, clock, session_factory, settings):
+    a = world.a
+    starts = _future(clock, days=2)
+    event = client.post("/api/events", json={"title": "茶话会", "starts_at": starts}, headers=a.auth("manager")).json()
+    with session_factory() as s, s.begin():
+        signup = events.sign_up(s, clock, s.get(Resident, a.resident.id), event["id"])
+        events.write_qr(settings, signup)
+        url, code = events.image_url(signup), signup.checkin_code
+    assert url.startswith("/media/event/") and code not in url
+    shown = client.get(url)
+    assert shown.status_code == 200 and shown.headers["cache-control"] == "no-store"
+    assert shown.content.startswith(b"\x89PNG")
+    assert client.get("/media/event/not-a-token.png").status_code == 404
+    client.post(f"/api/events/{event['id']}/cancel", json={}, headers=a.auth("manager"))
+    assert client.get(url).status_code == 404
