@@ -148,6 +148,8 @@ def edit(session: Session, clock: Clock, settings: Settings, staff: Staff | None
     differs = {k for k, v in changes.items() if getattr(event, k) != v}
     for key in differs:
         setattr(event, key, changes[key])
+    if "starts_at" in differs:
+        event.reminded_at = None  # a new day: a new day-before reminder
     event.updated_at = clock.now()
     session.flush()
     if "capacity" in differs or "household_limit" in differs:

@@ -29,7 +29,7 @@ register_texts({
     "events.line": ("· {title}｜{starts}｜{location}｜{places}{mine}", "· {title} | {starts} | {location} | {places}{mine}"),
     "events.places_left": ("剩余{left}个名额", "{left} places left"),
     "events.places_open": ("名额充足", "places available"),
-    "events.mine": ("｜✅ 您已报名{people}人", " | ✅ you: {people}"),
+    "events.mine": ("｜✅ 您已报名{people}人，签到码 {code}", " | ✅ you: {people}, check-in code {code}"),
     "events.join": ("报名 {title}", "Sign up: {title}"),
     "events.quit": ("取消报名 {title}", "Withdraw: {title}"),
     "events.signed": ("✅ 已为您报名「{title}」{people}人\n时间：{starts}｜地点：{location}\n"
@@ -116,7 +116,7 @@ def show(ctx: Context, views: list[events.EventView]) -> None:
     lines, buttons = [], []
     for v in views:
         places = ctx.t("events.places_open") if v.left is None else ctx.t("events.places_left", left=v.left)
-        mine = ctx.t("events.mine", people=v.mine.people) if v.mine else ""
+        mine = ctx.t("events.mine", people=v.mine.people, code=v.mine.checkin_code or "—") if v.mine else ""
         lines.append(ctx.t("events.line", places=places, mine=mine, **_params(ctx, v.event)))
         if v.mine:
             buttons.append(ctx.button("events.quit", payloads.make("e", "quit", v.event.id), title=v.event.title))
@@ -151,18 +151,19 @@ def withdraw(ctx: Context, event_id: int) -> None:
 
 
 def offer_withdraw(ctx: Context) -> None:
-    """取消报名: the event named, the only sign-up, or a choice."""
-    mine = events.my_signups(ctx.session, ctx.clock, ctx.resident)
-    chosen = named_event(ctx, mine)
+    """取消报名: the event named, the only sign-up (or place on a waiting list), or a choice."""
+    mine = [v.event for v in events.my_signups(ctx.session, ctx.clock, ctx.resident)]
+    mine += events.my_waiting(ctx.session, ctx.clock, ctx.resident)
+    chosen = named_event(ctx, [events.EventView(e, 0, None) for e in mine])
     if chosen is not None:
         offer_quit(ctx, chosen.event.id)
     elif not mine:
         ctx.say("events.none_signed")
     elif len(mine) == 1:
-        offer_quit(ctx, mine[0].event.id)
+        offer_quit(ctx, mine[0].id)
     else:
-        ctx.say("events.choose_quit", *[ctx.button("events.quit", payloads.make("e", "quit", v.event.id),
-                                                   title=v.event.title) for v in mine])
+        ctx.say("events.choose_quit", *[ctx.button("events.quit", payloads.make("e", "quit", e.id), title=e.title)
+                                        for e in mine])
 
 
 def offer_quit(ctx: Context, event_id: int) -> None:
