@@ -62,3 +62,28 @@ def test_the_arrears_reminder_button_stops_them(chat, session_factory):
         who = s.scalar(select(ArrearsReminder.opted_out_by))
         assert s.get(Resident, who).household_id is not None
     assert "已恢复" in resident.say("恢复缴费提醒")
+
+
+def test_the_event_form_takes_bad_answers_without_breaking(chat, session_factory):
+    manager = chat("staff:manager")
+    assert "活动名称是什么" in manager.say("发活动")
+    assert "什么时间开始" in manager.say("周末亲子运动会" + "长" * 300)
+    assert "没看懂这个时间" in manager.say("随便")
+    assert "在哪里举行" in manager.say("2020-01-01 10:00")  # in the past: refused when publishing
+    assert "名额多少人" in manager.say("😀")
+    assert "请回复一个数字" in manager.say("-5")
+    assert "报名截止" in manager.say("30人")
+    assert "每人费用" in manager.say("跳过")
+    assert "请回复金额" in manager.say("好多钱")
+    assert "每户最多" in manager.say("免费")
+    assert "邀请谁" in manager.say("不限")
+    assert "没看懂发送对象" in manager.say("火星")
+    preview = manager.say("全小区")
+    assert "请确认活动并发送邀请" in preview and "周末亲子运动会" in preview
+    refused = manager.press("f:yes")
+    assert "已过" in refused and "已发布" not in refused
+    with session_factory() as s:
+        assert s.scalar(select(CommunityEvent.id).where(CommunityEvent.title.like("周末亲子%"))) is None
+    assert "已取消发布活动" in manager.say("取消")
+    assert "仅限项目经理和客服主管" in chat("staff:guard1").say("/event")
+    assert "活动" in chat("resident:3-2-1502").say("发活动")  # a resident asking: the events list, no form
