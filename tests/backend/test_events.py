@@ -189,3 +189,46 @@ def test_day_before_reminder_goes_out_exactly_once(session_factory, clock, setti
         assert [(n.event_id, n.audience) for n in reminders] == [(event_id, {"event_id": event_id})]
         assert s.get(CommunityEvent, quiet_id).reminded_at is not None
         assert s.scalar(select(func.count()).select_from(EventSignup)) == 1
+
+
+def test_many_at_once_for_the_last_places_and_withdrawals_promote_in_order(session_factory, clock, settings, world):
+    """Eight households press 报名 at once for 3 places: 3 signed, 5 waiting, no error; withdrawals promote
+    the waiting list strictly in order (on PostgreSQL the event row lock serialises them)."""
+    import threading
+
+    with session_factory() as s:
+        event, _ = new_event(s, clock, settings, world)
+        ids = []
+        for n in range(8):
+            r = Resident(community_id=world.community.id, household_id=world.households["2"].id, name=f"邻居{n}",
+                         bound_at=clock.now(), created_at=clock.now())
+            s.add(r)
+            s.flush()
+            ids.append(r.id)
+        s.commit()
+        event_id = event.id
+    barrier, errors = threading.Barrier(len(ids)), []
+
+    def press(resident_id: int) -> None:
+        barrier.wait()
+        try:
+            with session_factory() as s, s.begin():
+                events.sign_up(s, clock, s.get(Resident, resident_id), event_id, wait=True)
+        except Exception as exc:  # any error fails the test below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=press, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    with session_factory() as s:
+        rows = s.scalars(select(EventSignup).where(EventSignup.event_id == event_id)).all()
+        assert sorted(r.status for r in rows) == ["signed"] * 3 + ["waiting"] * 5
+        queue = [r.resident_id for r in sorted((r for r in rows if r.status == "waiting"),
+                                                 key=lambda r: (r.updated_at, r.id))]
+        first_signed = next(r.resident_id for r in rows if r.status == "signed")
+    with session_factory() as s, s.begin():
+        result = events.withdraw(s, clock, s.get(Resident, first_signed), event_id, settings)
+        assert [p.resident_id for p in result.promoted] == queue[:1]
