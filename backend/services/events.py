@@ -22,6 +22,7 @@ from backend.errors import IllegalMove, Invalid, NotFound
 from backend.models import Community, CommunityEvent, EventSignup, Resident
 from backend.services import outbox
 from backend.services.outbox import Recipient
+from backend.services.ticket_format import local_time
 from backend.settings import Settings
 
 SIGNED, WAITING, WITHDRAWN = "signed", "waiting", "withdrawn"
@@ -199,8 +200,6 @@ def promote(session: Session, clock: Clock, event: CommunityEvent, settings: Set
         _give_code(session, signup)
         session.flush()
         moved.append(signup)
-        from backend.services.ticket_format import local_time
-
         tz = settings.timezone if settings is not None else "Asia/Shanghai"
         outbox.enqueue(session, clock, event.community_id, Recipient.resident(signup.resident_id), "event.promoted",
                        {"event_id": event.id, "title": event.title, "people": signup.people,
