@@ -409,6 +409,16 @@ def check_in(session: Session, clock: Clock, settings: Settings, staff: Staff | 
     return signup, event
 
 
+def is_event_code(session: Session, clock: Clock, community_id: int, code: str) -> bool:
+    """Whether a bare 6-digit code is a sign-up's check-in code for an open event not yet over."""
+    row = session.execute(
+        select(EventSignup.id, CommunityEvent.starts_at, CommunityEvent.ends_at)
+        .join(CommunityEvent, CommunityEvent.id == EventSignup.event_id)
+        .where(EventSignup.community_id == community_id, EventSignup.checkin_code == code,
+               EventSignup.status == SIGNED, CommunityEvent.status == OPEN)).first()
+    return row is not None and clock.now() <= (row.ends_at or row.starts_at + events.LIVE_AFTER_START)
+
+
 class CheckinNotFound(IllegalMove):
     http_status = 404
 

@@ -1,6 +1,5 @@
 """Staff in chat: "/event" or "发活动" (a form with a preview and a confirmation that pushes the invitation),
-and check-in at the door: "签到 123456" or "/checkin 123456" (the code typed, or read from the QR, which holds
-"CHECKIN 123456")."""
+and check-in at the door: "签到 123456", "/checkin 123456", a bare live code, or the QR's "CHECKIN 123456"."""
 
 from __future__ import annotations
 
@@ -9,7 +8,10 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sqlalchemy import select
+
 from backend.catalogue import register as register_texts
+from backend.models import VisitorPass
 from backend.services import event_admin, permissions
 from backend.services.event_admin import EventInput
 from backend.services.permissions import Perm
@@ -254,6 +256,24 @@ def check_in(ctx: Context, code: str) -> None:
 @text_command(CODE.pattern)
 def _checkin_text(ctx: Context, m: re.Match[str]) -> None:
     check_in(ctx, m.group(1))
+
+
+@text_command(r"(\d{6})")
+def _bare_code(ctx: Context, m: re.Match[str]) -> bool:
+    """A bare 6-digit code from door staff is a check-in when it is a live event code and no visitor's pass
+    (handlers/staff/visitors.py takes it otherwise)."""
+    code = m.group(1)
+    if ctx.staff is None or not permissions.allowed(ctx.staff, Perm.EVENT_CHECKIN,
+                                                    permissions.event_door(ctx.community.id)):
+        return False
+    if not event_admin.is_event_code(ctx.session, ctx.clock, ctx.community.id, code):
+        return False
+    if ctx.session.scalar(select(VisitorPass.id).where(VisitorPass.community_id == ctx.community.id,
+                                                       VisitorPass.code == code,
+                                                       VisitorPass.status == "active").limit(1)) is not None:
+        return False
+    check_in(ctx, code)
+    return True
 
 
 @command("/checkin")

@@ -35,6 +35,8 @@ def test_check_in_at_the_door_by_code_and_by_the_qr_text(chat, session_factory, 
     done = guard.say(f"CHECKIN {code}")  # what a scanner reads from the QR
     assert "✅ 签到成功：「义诊」" in done and "3-2-1502" in done
     assert "已于" in chat("staff:cs1").say(f"/checkin {code}")
+    assert "已于" in guard.say(code)  # a bare code at the door: the event's, not a visitor's
+    assert "通行码" in guard.say("000000")  # a bare code that is no event's: the visitor check answers
 
 
 def test_a_place_on_the_waiting_list_is_withdrawn_in_words(chat, session_factory):
