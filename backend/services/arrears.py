@@ -75,9 +75,10 @@ def remind_once(session_factory: sessionmaker[Session], clock: Clock, settings: 
     now = clock.now()
     cutoff = now - timedelta(days=settings.arrears_reminder_interval_days)
     with transaction(session_factory) as session:
+        lived_in = select(Resident.id).where(Resident.household_id == Bill.household_id).exists()
         owing = list(session.scalars(select(Bill.household_id).where(
-            Bill.due_date < now, Bill.paid_amount < Bill.amount).group_by(Bill.household_id)
-            .order_by(Bill.household_id)))
+            Bill.due_date < now, Bill.paid_amount < Bill.amount, lived_in).group_by(Bill.household_id)
+            .order_by(Bill.household_id)))  # a household nobody lives in (yet) keeps its turn
         quiet = set(session.scalars(select(ArrearsReminder.household_id).where(
             or_(ArrearsReminder.opted_out_at.is_not(None), ArrearsReminder.last_sent_at > cutoff))))
     due = [h for h in owing if h not in quiet]
@@ -91,7 +92,8 @@ def remind_once(session_factory: sessionmaker[Session], clock: Clock, settings: 
 
 def _remind(session: Session, clock: Clock, household_id: int, cutoff) -> int:  # type: ignore[no-untyped-def]
     household = session.get(Household, household_id)
-    if household is None:
+    residents = list(session.scalars(select(Resident.id).where(Resident.household_id == household_id)))
+    if household is None or not residents:
         return 0
     _ensure_row(session, household)
     claimed = session.execute(
@@ -106,7 +108,6 @@ def _remind(session: Session, clock: Clock, household_id: int, cutoff) -> int:  
     if not bills:
         return 0
     params = params_for(household, bills)
-    residents = session.scalars(select(Resident.id).where(Resident.household_id == household_id))
     outbox.enqueue_unique(session, clock, household.community_id, [Recipient.resident(r) for r in residents],
                           KIND, params)
     return 1

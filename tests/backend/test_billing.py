@@ -126,3 +126,15 @@ def test_arrears_reminders_private_once_per_interval_opt_out_and_stopped_by_paym
             ArrearsReminder.household_id == world.households["1"].id)) == 2
         arrears.opt_in(s, s.get(Resident, world.residents["2"].id))
     assert arrears.remind_once(session_factory, clock, settings) == 1
+
+
+def test_a_household_nobody_lives_in_keeps_its_turn(session_factory, clock, settings, world, tmp_path):
+    import_bills(session_factory, clock, settings, world, write(tmp_path, "bills.csv", BILLS))
+    clock.advance(days=400)
+    with session_factory() as s, s.begin():
+        s.delete(s.get(Resident, world.residents["2"].id))
+    assert arrears.remind_once(session_factory, clock, settings) == 1  # household 1 only
+    with session_factory() as s, s.begin():
+        s.add(Resident(community_id=world.community.id, household_id=world.households["2"].id, name="新住户",
+                       bound_at=clock.now(), created_at=clock.now()))
+    assert arrears.remind_once(session_factory, clock, settings) == 1  # household 2 at once, not next month
