@@ -435,8 +435,8 @@ def get_for(session: Session, staff: Staff | None, event_id: int, community_id: 
     return event
 
 
-def list_events(session: Session, community_id: int, *, include_past: bool = False, now: datetime | None = None
-                ) -> list[tuple[CommunityEvent, int, int, int]]:
+def list_events(session: Session, community_id: int, *, include_past: bool = False, now: datetime | None = None,
+                event_id: int | None = None) -> list[tuple[CommunityEvent, int, int, int]]:
     """(event, people signed, people waiting, checked in), soonest first."""
     signed = func.coalesce(func.sum(EventSignup.people).filter(EventSignup.status == SIGNED), 0)
     waiting = func.coalesce(func.sum(EventSignup.people).filter(EventSignup.status == WAITING), 0)
@@ -447,4 +447,6 @@ def list_events(session: Session, community_id: int, *, include_past: bool = Fal
              .order_by(CommunityEvent.starts_at))
     if not include_past and now is not None:
         query = query.where(CommunityEvent.starts_at > now - timedelta(days=1))
+    if event_id is not None:
+        query = query.where(CommunityEvent.id == event_id)
     return [(e, int(s), int(w), int(c)) for e, s, w, c in session.execute(query).all()]

@@ -132,8 +132,8 @@ def _utc(value: datetime | None, settings: Settings) -> datetime | None:
 
 
 def _public(session: Session, event: CommunityEvent, notice_id: int | None = None) -> EventPublic:
-    counts = {e.id: (s, w, c) for e, s, w, c in event_admin.list_events(session, event.community_id)
-              if e.id == event.id}
+    counts = {e.id: (s, w, c) for e, s, w, c in event_admin.list_events(session, event.community_id,
+                                                                         event_id=event.id)}
     signed, waiting, checked = counts.get(event.id, (0, 0, 0))
     return EventPublic.model_validate(
         {**{k: getattr(event, k) for k in EventPublic.model_fields if hasattr(event, k)},
