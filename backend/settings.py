@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     remind_before_minutes: int = 10
     auto_close_resolved_days: int = 3
     sweep_interval_seconds: float = 30.0
+    arrears_reminder_interval_days: int = Field(30, ge=1, le=365)  # at most one 催缴 per household this often
     hotline: str = "400-800-1234"
     invite_code_ttl_hours: int = 72
     dialogue_idle_minutes: int = 30

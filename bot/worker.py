@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.clock import Clock
 from backend.db import transaction
+from backend.services import arrears, event_reminders
 from backend.services.disclosure import publish_due
 from backend.services.sweeper import sweep_once
 from backend.settings import Settings
@@ -37,9 +38,15 @@ class Worker:
         self.stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    def reminders(self) -> int:
+        """The periodic reminders: events starting tomorrow, households in arrears; how many were queued."""
+        return (event_reminders.remind_once(self.session_factory, self.clock, self.settings)
+                + arrears.remind_once(self.session_factory, self.clock, self.settings))
+
     def run_once(self) -> tuple[int, int]:
-        """One sweep and one delivery round: (ticket steps taken, notifications sent)."""
+        """One sweep (deadlines and reminders) and one delivery round: (ticket steps taken, notifications sent)."""
         steps = sweep_once(self.session_factory, self.clock, self.settings)
+        self.reminders()
         stats = self.dispatcher.deliver_once()
         return steps, stats.sent
 
@@ -55,6 +62,9 @@ class Worker:
                         log.info("swept: %d ticket step(s)", steps)
                     if publish_due(self.session_factory, self.clock, self.settings):
                         log.info("published the monthly shared-income disclosure")
+                    queued = self.reminders()
+                    if queued:
+                        log.info("reminders queued: %d", queued)
                     next_sweep = time.monotonic() + self.settings.sweep_interval_seconds
                 stats = self.dispatcher.deliver_once()
                 if stats.sent or stats.retried or stats.unreachable:

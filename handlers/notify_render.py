@@ -14,6 +14,7 @@ Outbound.meta: {"kind", "ticket_id"?, "commands"?: text fallbacks of the buttons
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +37,8 @@ register({
     "notify.btn.cancel": ("✖ 取消工单", "✖ Cancel ticket"),
     "notify.btn.rate": ("{n}⭐", "{n}⭐"),
     "notify.btn.approve": ("✅ 通过", "✅ Approve"),
+    "notify.btn.withdraw_event": ("取消报名", "Withdraw"),
+    "notify.btn.stop_arrears": ("🔕 不再提醒", "🔕 Stop reminders"),
     "notify.btn.reject": ("❌ 拒绝", "❌ Decline"),
     "notify.bind_request_group": (
         "【绑定申请 #{request_id}】有住户申请绑定 {household}（手机与登记不符），请私信管家查看详情后审核。",
@@ -71,6 +74,14 @@ RESIDENT_KINDS: dict[str, tuple[str, ...]] = {
     "ticket.auto_closed": ("reopen", "view"),
     "ticket.cancelled": ("view",),
 }
+# Private messages to residents about other things than tickets, with their buttons.
+OTHER_RESIDENT_KINDS: dict[str, Callable[[dict[str, Any], str], list[Button]]] = {
+    # promoted from an event's waiting list: withdrawing frees the place for the next household
+    "event.promoted": lambda p, lang: [] if _int(p.get("event_id")) is None else [
+        Button(_label("notify.btn.withdraw_event", lang), payloads.make("e", "quit", _int(p.get("event_id"))))],
+    # an arrears reminder (催缴): the resident may stop them (handlers/flows/reminders.py)
+    "arrears.reminder": lambda _p, lang: [Button(_label("notify.btn.stop_arrears", lang), payloads.make("ar", "off"))],
+}
 RATED_KINDS = frozenset({"ticket.closed"})  # closed without the resident's word: ask for the rating
 RATING_SCALE = range(1, 6)
 
@@ -97,6 +108,8 @@ def render(notification_kind: str, params: dict[str, Any], lang: str = "zh", aud
             Button(_label("notify.btn.approve", lang), payloads.make("b", "ok", request_id)),
             Button(_label("notify.btn.reject", lang), payloads.make("b", "no", request_id))]
         return Outbound(text, buttons, meta=meta)
+    if ticket_id is None and audience == "resident" and kind in OTHER_RESIDENT_KINDS:
+        return Outbound(text, OTHER_RESIDENT_KINDS[kind](params, lang), meta=meta)
     if ticket_id is None:
         return Outbound(text, meta=meta)
     if audience == "resident":

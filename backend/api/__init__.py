@@ -5,8 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from backend.api.routes import (
+    billing,
     buildings,
     communities,
+    events,
     faq,
     households,
     notices,
@@ -17,7 +19,8 @@ from backend.api.routes import (
 )
 
 api_router = APIRouter()
-for _module in (communities, buildings, households, residents, staff, tickets, faq, satisfaction, notices):
+for _module in (communities, buildings, households, residents, staff, tickets, faq, satisfaction, notices, events,
+                billing):
     api_router.include_router(_module.router)
 
 __all__ = ["api_router"]

@@ -10,11 +10,19 @@ from backend.models.disclosure import SharedIncomeLine
 from backend.models.notice import Notice, NoticeDelivery, NoticeMute
 from backend.models.outbox import Delivery, Notification
 from backend.models.people import ApiToken, ChatIdentity, InviteCode, Resident, Staff
-from backend.models.resident_services import BindRequest, CommunityEvent, EventSignup, FaqEntry, VisitorPass
+from backend.models.resident_services import (
+    ArrearsReminder,
+    BindRequest,
+    CommunityEvent,
+    EventSignup,
+    FaqEntry,
+    VisitorPass,
+)
 from backend.models.ticket import Attachment, Ticket, TicketCategory, TicketEvent
 
 __all__ = [
     "ApiToken",
+    "ArrearsReminder",
     "Attachment",
     "Base",
     "Bill",

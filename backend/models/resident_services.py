@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, BigId, community_fk, pk
@@ -72,20 +74,51 @@ class CommunityEvent(Base):
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime | None]
     signup_deadline: Mapped[datetime | None]
-    capacity: Mapped[int | None]
+    capacity: Mapped[int | None]  # people, not households
     status: Mapped[str] = mapped_column(String(12), default="open")  # open | closed | cancelled
     created_at: Mapped[datetime]
+    fee: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))  # per person, paid on the day; None = free
+    household_limit: Mapped[int | None]  # at most this many people per household (signed and waiting)
+    # Who is invited, as for notices: {"community": true} | {"buildings": [...], "units": [...], "floors": [...]}
+    audience: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("staff.id", ondelete="SET NULL"), nullable=True)
+    updated_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]  # the day-before reminder was queued (exactly once)
 
 
 class EventSignup(Base):
     __tablename__ = "event_signup"
-    __table_args__ = (UniqueConstraint("event_id", "resident_id"),)
+    __table_args__ = (UniqueConstraint("event_id", "resident_id"),
+                      Index("ix_event_signup_checkin_code", "community_id", "checkin_code"))
 
     id: Mapped[int] = pk()
     community_id: Mapped[int] = community_fk()
     event_id: Mapped[int] = mapped_column(BigId, ForeignKey("community_event.id", ondelete="CASCADE"), index=True)
     resident_id: Mapped[int] = mapped_column(BigId, ForeignKey("resident.id", ondelete="CASCADE"), index=True)
     people: Mapped[int] = mapped_column(default=1)
-    status: Mapped[str] = mapped_column(String(12), default="signed")  # signed | withdrawn
+    status: Mapped[str] = mapped_column(String(12), default="signed")  # signed | waiting | withdrawn
     created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
+    updated_at: Mapped[datetime]  # also the place in the waiting list (earliest first)
+    household_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("household.id", ondelete="SET NULL"), nullable=True, index=True)
+    checkin_code: Mapped[str] = mapped_column(String(8), default="")  # shown at the door, typed or scanned
+    # The QR image's unguessable name (/media/event/<token>.png), served only while the sign-up is live.
+    image_token: Mapped[str] = mapped_column(String(48), default="", index=True)
+    checked_in_at: Mapped[datetime | None]
+    checked_in_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("staff.id", ondelete="SET NULL"),
+                                                      nullable=True)
+
+
+class ArrearsReminder(Base):
+    """Per household: when it was last reminded of unpaid bills (催缴), and whether a resident opted out."""
+
+    __tablename__ = "arrears_reminder"
+
+    id: Mapped[int] = pk()
+    community_id: Mapped[int] = community_fk()
+    household_id: Mapped[int] = mapped_column(BigId, ForeignKey("household.id", ondelete="CASCADE"), unique=True)
+    last_sent_at: Mapped[datetime | None]
+    sent_count: Mapped[int] = mapped_column(default=0)
+    opted_out_at: Mapped[datetime | None]
+    opted_out_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("resident.id", ondelete="SET NULL"),
+                                                     nullable=True)

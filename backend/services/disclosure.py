@@ -25,7 +25,7 @@ from backend.errors import DomainError
 from backend.models import Community, Notice, SharedIncomeLine
 from backend.services import notices, table_image
 from backend.services.fees import yuan
-from backend.services.roster_import import ImportReport, RowError, _read, _require
+from backend.services.roster_import import ImportReport, RowError, read_rows, require_cells
 from backend.settings import Settings
 
 LEDGER_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -71,12 +71,12 @@ def parse_kind(text: str) -> str:
 def import_ledger(session: Session, community_id: int, path: Path | str, clock: Clock | None = None) -> ImportReport:
     """Replace the months the file covers with its lines; any bad row and nothing is imported."""
     report = ImportReport("shared income")
-    rows = _read(Path(path), LEDGER_COLUMNS, LEDGER_REQUIRED, report)
+    rows = read_rows(Path(path), LEDGER_COLUMNS, LEDGER_REQUIRED, report)
     parsed: list[tuple[str, str, str, Decimal, str]] = []
     for row in rows:
         v = row.values
         try:
-            _require(v, LEDGER_REQUIRED)
+            require_cells(v, LEDGER_REQUIRED)
             if len(v["item"]) > 100 or len(v["note"]) > 200:
                 raise ValueError("item or note too long (100 / 200 characters)")
             parsed.append((parse_period(v["period"]), v["item"], parse_kind(v["kind"]), parse_amount(v["amount"]),

@@ -58,6 +58,9 @@ class Perm(StrEnum):
     VISITOR_CHECK = "visitor.check"  # verify a visitor's gate code, see today's expected visitors
     NOTICE_SEND = "notice.send"  # compose, schedule and cancel notices to residents, staff and groups
     NOTICE_READ = "notice.read"  # list notices, their delivery report and its export
+    EVENT_MANAGE = "event.manage"  # create, edit, cancel events (pushes invitations), attendee lists
+    EVENT_CHECKIN = "event.checkin"  # check residents in at an event's door by code or QR
+    BILLING_WRITE = "billing.write"  # enter and import bills and payments (stops arrears reminders)
 
 
 C, OT, OB, OD, UD = (Scope.COMMUNITY, Scope.OWN_TICKET, Scope.OWN_BUILDINGS, Scope.OWN_DEPARTMENT,
@@ -82,6 +85,11 @@ MATRIX: dict[Perm, dict[Profile, frozenset[Scope]]] = {
     # Notices speak for the office: the manager and customer service (supervisor and agents) write them.
     Perm.NOTICE_SEND: {M: frozenset({C}), CL: frozenset({C}), CS: frozenset({C})},
     Perm.NOTICE_READ: {M: frozenset({C}), CL: frozenset({C}), CS: frozenset({C}), LD: frozenset({C})},
+    Perm.EVENT_MANAGE: {M: frozenset({C}), CL: frozenset({C})},
+    # target: the event's door (customer service and security staff it)
+    Perm.EVENT_CHECKIN: {M: frozenset({C}), CL: frozenset({C}), CS: frozenset({C}), LD: frozenset({OD}),
+                         AG: frozenset({OD})},
+    Perm.BILLING_WRITE: {M: frozenset({C}), CL: frozenset({C}), LD: frozenset({OD})},  # target: the office's books
 }
 
 # An emergency pages security and engineering besides its own department: each of them may take it.
@@ -161,6 +169,16 @@ def of_ticket(session: Session | None, ticket: Ticket, *, paged: bool = False) -
 def of_bind_request(session: Session, request: BindRequest) -> Target:
     building_id = session.scalar(select(Household.building_id).where(Household.id == request.household_id))
     return Target(request.community_id, frozenset({Department.CUSTOMER_SERVICE.value}), _steward(session, building_id))
+
+
+def event_door(community_id: int) -> Target:
+    """An event's door: customer service runs it, security keeps it."""
+    return Target(community_id, frozenset({Department.CUSTOMER_SERVICE.value, Department.SECURITY.value}))
+
+
+def books(community_id: int) -> Target:
+    """Bills and payments: the management office's books."""
+    return Target(community_id, frozenset({Department.MANAGEMENT.value}))
 
 
 def gate(community_id: int) -> Target:

@@ -81,11 +81,12 @@ class RowError:
 
 @dataclass
 class ImportReport:
-    kind: str  # residents | staff
+    kind: str  # residents | staff | bills | payments
     rows: int = 0
     created: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
+    dry_run: bool = False  # checked and counted, nothing kept
 
     @property
     def ok(self) -> bool:
@@ -100,6 +101,9 @@ class ImportReport:
             return "\n".join(lines + [f"  {e}" for e in self.errors])
         made = ", ".join(f"{n} {what}" for what, n in self.created.items()) or "nothing new"
         changed = ", ".join(f"{n} {what}" for what, n in self.updated.items()) or "nothing"
+        if self.dry_run:
+            return f"{self.kind} (dry run, nothing written): {self.rows} row(s) would import; " \
+                   f"would create {made}; would update {changed}"
         return f"{self.kind}: {self.rows} row(s) imported; created {made}; updated {changed}"
 
 
@@ -217,13 +221,13 @@ class _ResidentRow:
 def import_residents(session: Session, community_id: int, path: Path | str, clock: Clock | None = None) -> ImportReport:
     """Create buildings, units and households as needed, their registered phones and resident records."""
     report = ImportReport("residents")
-    rows = _read(Path(path), RESIDENT_COLUMNS, RESIDENT_REQUIRED, report)
+    rows = read_rows(Path(path), RESIDENT_COLUMNS, RESIDENT_REQUIRED, report)
     parsed: list[_ResidentRow] = []
     areas: dict[tuple[str, str, str], tuple[Decimal, int]] = {}
     for row in rows:
         v = row.values
         try:
-            _require(v, RESIDENT_REQUIRED)
+            require_cells(v, RESIDENT_REQUIRED)
             item = _ResidentRow(
                 row.line, parse_building(v["building"]), parse_unit(v["unit"]), parse_room(v["room"]),
                 parse_area(v["area"]), v["name"][:50], normalize_phone(v["phone"]), parse_relation(v["relation"]),
@@ -319,7 +323,7 @@ class _StaffRow:
 def import_staff(session: Session, community_id: int, path: Path | str, clock: Clock | None = None) -> ImportReport:
     """Create or update staff by login; 管辖楼栋 makes them the steward of those buildings."""
     report = ImportReport("staff")
-    rows = _read(Path(path), STAFF_COLUMNS, STAFF_REQUIRED, report)
+    rows = read_rows(Path(path), STAFF_COLUMNS, STAFF_REQUIRED, report)
     buildings = {b.code: b for b in session.scalars(select(Building).where(Building.community_id == community_id))}
     parsed: list[_StaffRow] = []
     logins: dict[str, int] = {}
@@ -327,7 +331,7 @@ def import_staff(session: Session, community_id: int, path: Path | str, clock: C
     for row in rows:
         v = row.values
         try:
-            _require(v, STAFF_REQUIRED)
+            require_cells(v, STAFF_REQUIRED)
             login = v["login"]
             if not LOGIN.fullmatch(login):
                 raise ValueError(f"bad login {login!r} (letters, digits, . _ -)")
@@ -381,7 +385,7 @@ def import_staff(session: Session, community_id: int, path: Path | str, clock: C
 # ---- shared
 
 
-def _read(
+def read_rows(
     path: Path, columns: dict[str, tuple[str, ...]], required: tuple[str, ...], report: ImportReport
 ) -> list[Row]:
     try:
@@ -393,7 +397,7 @@ def _read(
     return []
 
 
-def _require(values: dict[str, str], required: tuple[str, ...]) -> None:
+def require_cells(values: dict[str, str], required: tuple[str, ...]) -> None:
     missing = [c for c in required if not values[c]]
     if missing:
         raise ValueError(f"missing {', '.join(missing)}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from bot import terminal
-from bot.cli import db, imports, notices, run, staff
+from bot.cli import db, events, imports, notices, run, staff
 from bot.telegram.cli import app as telegram_app
 from bot.wechat.cli import app as wechat_app
 from nlu.cli import app as nlu_app
@@ -24,6 +24,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(imports.app, name="import")
 app.add_typer(staff.app, name="staff")
 app.add_typer(notices.app, name="notice")
+app.add_typer(events.app, name="event")
 app.add_typer(nlu_app, name="nlu")
 app.add_typer(telegram_app, name="telegram")
 app.add_typer(wechat_app, name="wechat")

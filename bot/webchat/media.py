@@ -1,7 +1,9 @@
-"""GET /media/{path}: files under settings.media_dir (photos, visitor-pass QR images), never outside it.
+"""GET /media/{path}: files under settings.media_dir (photos, visitor-pass and event check-in QR images), never
+outside it.
 
 Visitor-pass images are served only under their unguessable token (/media/pass/<token>.png) and only
-while the pass is live; the old code-named images (/media/qr/<6 digits>.png) are never served.
+while the pass is live; the old code-named images (/media/qr/<6 digits>.png) are never served. Event
+check-in images (/media/event/<token>.png) likewise, only while the sign-up is live and not yet used.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 from starlette.exceptions import HTTPException
 
-from backend.services import visitors
+from backend.services import events, visitors
 
 router = APIRouter(tags=["web chat"])
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
@@ -30,11 +32,12 @@ def _inside(base: Path, relative: str) -> Path | None:
     return target
 
 
-def _pass_image_alive(request: Request, target: Path) -> bool:
-    """A pass image is served while its pass is active and inside its window; a dead one's file is removed."""
+def _pass_image_alive(request: Request, target: Path, folder: str = "pass") -> bool:
+    """A pass (or check-in) image is served while it is live; a dead one's file is removed."""
     state = request.app.state
+    alive_check = visitors.image_alive if folder == "pass" else events.image_alive
     with state.session_factory() as session:
-        alive = target.suffix == ".png" and visitors.image_alive(session, state.clock, target.stem)
+        alive = target.suffix == ".png" and alive_check(session, state.clock, target.stem)
     if not alive:
         target.unlink(missing_ok=True)
     return alive
@@ -46,8 +49,9 @@ def media(path: str, request: Request) -> FileResponse:
     target = _inside(root, path)
     # Judged on the resolved path, so qr/../ or ./ spellings cannot reach a gate image another way.
     folder = target.relative_to(root).parts[0] if target is not None else ""
-    gate_pass = folder == "pass"
-    if target is None or folder == LEGACY_CODE_IMAGES or (gate_pass and not _pass_image_alive(request, target)):
+    gate_pass = folder in ("pass", "event")
+    if target is None or folder == LEGACY_CODE_IMAGES or (gate_pass and not _pass_image_alive(request, target,
+                                                                                               folder)):
         raise HTTPException(status_code=404, detail="Not Found")
     content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
     # Only images display in the page; anything else downloads, so an uploaded HTML file cannot run here.

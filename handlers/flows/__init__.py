@@ -12,6 +12,7 @@ from handlers.flows import (  # noqa: F401
     human,
     inform,
     notices,
+    reminders,
     repair,
     smalltalk,
     status,
@@ -19,4 +20,4 @@ from handlers.flows import (  # noqa: F401
     visitor,
     withdraw,
 )
-from handlers.staff import actions, commands, forms, notice_form, overdue, tasks, visitors  # noqa: F401
+from handlers.staff import actions, commands, event_forms, forms, notice_form, overdue, tasks, visitors  # noqa: F401

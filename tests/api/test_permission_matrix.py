@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -283,3 +284,38 @@ def test_notices(role, client, session_factory, clock, place):
     got = (created.status_code, client.get("/api/notices", headers=headers).status_code,
            client.get(f"/api/notices/{theirs_id}", headers=headers).status_code)
     assert got == NOTICES[role], created.text
+
+
+# Events and the books: create an event / check in an unknown code (allowed: 404, the code is unknown) /
+# enter a bill for an own household / for another community's household.
+EVENTS_AND_BOOKS = {
+    "admin":     (201, 404, 201, 404),
+    "manager":   (201, 404, 201, 404),
+    "cs-lead":   (201, 404, 201, 404),
+    "cs1":       (403, 404, 403, 403),
+    "cs2":       (403, 404, 403, 403),
+    "eng-lead":  (403, 403, 403, 403),
+    "tech1":     (403, 403, 403, 403),
+    "sec-lead":  (403, 404, 403, 403),
+    "guard1":    (403, 404, 403, 403),
+    "env-lead":  (403, 403, 403, 403),
+    "gardener1": (403, 403, 403, 403),
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_events_check_in_and_bills(role, client, session_factory, clock, place):
+    headers = auth(place, role)
+    params = {"community": "demo"} if role == "admin" else {}
+    with session_factory() as s:
+        mine = _household(s, place["demo"], "1-1-0101").id
+        theirs = s.scalar(select(Household.id).where(Household.community_id == place["other"]).limit(1))
+    starts = (clock.now() + timedelta(days=3)).isoformat()
+    bill = {"fee_type": "parking", "period": "2026-11", "amount": "300"}
+    got = (client.post("/api/events", headers=headers, params=params,
+                       json={"title": "义诊", "starts_at": starts}).status_code,
+           client.post("/api/events/checkin", headers=headers, params=params, json={"code": "000000"}).status_code,
+           client.post("/api/bills", headers=headers, params=params, json={**bill, "household_id": mine}).status_code,
+           client.post("/api/bills", headers=headers, params=params,
+                       json={**bill, "household_id": theirs}).status_code)
+    assert got == EVENTS_AND_BOOKS[role]
