@@ -24,6 +24,7 @@ from backend.clock import Clock, SystemClock
 from backend.db import make_engine, make_session_factory
 from backend.settings import Settings, get_settings
 from bot import log_safety
+from bot.console import mount as mount_console
 from bot.telegram.webhook import mount as mount_telegram
 from bot.webchat import mount as mount_webchat
 from bot.wechat.routes import mount as mount_wechat
@@ -232,11 +233,12 @@ def create_app(
         return JSONResponse({"status": "ok", "database": "ok"})
 
     # Channels, each a router of its own: /api/webchat (web chat API), /telegram and /wechat (webhooks),
-    # later /console (office console). Routes are matched in order, the busiest first: the web chat's
+    # /console (office console). Routes are matched in order, the busiest first: the web chat's
     # messages before the REST API, whose /api prefix would otherwise be searched route by route.
     mount_webchat(app)  # /chat, /api/webchat, /media
     mount_telegram(app)  # /telegram/webhook (when GUANJIA_TELEGRAM_TOKEN is set)
     mount_wechat(app)  # /wechat/mp (official account), /wechat/work (WeCom)
     app.include_router(api_router, prefix="/api")
+    mount_console(app)  # /console (office console)
     _mount_nlu(app, app.state.get_nlu)
     return app

@@ -4,6 +4,7 @@ from backend.models.base import Base
 from backend.models.billing import Bill, FeeRate, Payment
 from backend.models.channel import ChannelMessage, ChannelQuota, ChannelToken, GroupChat, ProcessedUpdate
 from backend.models.community import Building, Community, Household, HouseholdPhone, Unit
+from backend.models.console import AuditEntry, ConsoleSession
 from backend.models.counter import Counter
 from backend.models.dialogue import DialogueState
 from backend.models.notice import Notice, NoticeDelivery, NoticeMute
@@ -15,6 +16,7 @@ from backend.models.ticket import Attachment, Ticket, TicketCategory, TicketEven
 __all__ = [
     "ApiToken",
     "Attachment",
+    "AuditEntry",
     "Base",
     "Bill",
     "BindRequest",
@@ -25,6 +27,7 @@ __all__ = [
     "ChatIdentity",
     "Community",
     "CommunityEvent",
+    "ConsoleSession",
     "Counter",
     "Delivery",
     "DialogueState",
