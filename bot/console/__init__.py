@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from backend.errors import Forbidden
+from backend.errors import Forbidden, NotFound
 
 
 def mount(app: FastAPI) -> None:
@@ -29,17 +29,26 @@ def mount(app: FastAPI) -> None:
         return response
 
     async def _csrf(request: Request, _exc: Exception) -> HTMLResponse:
-        return render(request, "console/message.html", status_code=403, key="console.csrf")
+        return render(request, "console/message.html", status_code=403, key="console.csrf", c=None)
 
     async def _forbidden(request: Request, exc: Exception) -> Response:
         if not request.url.path.startswith("/console"):
             from backend.api.errors import _domain_error
 
             return await _domain_error(request, exc)
-        return render(request, "console/message.html", status_code=403, key="console.forbidden")
+        # The request's transaction is rolled back by now: the page is drawn without the menu (c=None).
+        return render(request, "console/message.html", status_code=403, key="console.forbidden", c=None)
 
     app.add_exception_handler(ConsoleRedirect, _redirect)
     app.add_exception_handler(CsrfRefused, _csrf)
+    async def _not_found(request: Request, exc: Exception) -> Response:
+        if not request.url.path.startswith("/console"):
+            from backend.api.errors import _domain_error
+
+            return await _domain_error(request, exc)
+        return render(request, "console/message.html", status_code=404, key="console.not_found", c=None)
+
     app.add_exception_handler(Forbidden, _forbidden)
+    app.add_exception_handler(NotFound, _not_found)
     for router in (static_router, auth_router, tickets_router, office_router, imports_router, gate_router):
         app.include_router(router, prefix="/console")

@@ -62,10 +62,10 @@ def _rows(console: Console, f: ticket_board.BoardFilter) -> list[dict[str, Any]]
     s, tz, now = console.session, console.settings.timezone, console.clock.now()
     tickets = ticket_board.search(s, console.clock, console.staff, console.community.id, f)
     staff_ids = {i for t in tickets for i in (t.owner_id, t.assignee_id) if i}
-    names = dict(s.execute(select(Staff.id, Staff.name).where(Staff.id.in_(staff_ids))).tuples().all()) \
+    names = dict(s.execute(select(Staff.id, Staff.name).where(Staff.id.in_(staff_ids))).all()) \
         if staff_ids else {}
     building_ids = {t.building_id for t in tickets if t.building_id}
-    buildings = dict(s.execute(select(Building.id, Building.name).where(Building.id.in_(building_ids))).tuples()
+    buildings = dict(s.execute(select(Building.id, Building.name).where(Building.id.in_(building_ids)))
                      .all()) if building_ids else {}
     return [{"t": t, "created": local(t.created_at, tz), "late": ticket_board.is_late(t, now),
              "owner": names.get(t.owner_id or 0, ""), "handler": names.get(t.assignee_id or 0, ""),
