@@ -210,7 +210,9 @@ def create_app(
     app.state.get_conversation = _conversation_getter(app)
     app.state.readiness = Readiness(())  # nothing to wait for unless the lifespan preloads
 
-    app.add_middleware(BodyLimitMiddleware)
+    # Console uploads: twice the file limit, so a file just over it reaches the page that says why it is refused.
+    upload = int(settings.console_max_upload_mb * 2 * 1024 * 1024)
+    app.add_middleware(BodyLimitMiddleware, larger={"/console/imports/": upload})
     app.add_middleware(InFlightLimitMiddleware)  # outermost: waiting requests hold no thread
     install_error_handlers(app)
 

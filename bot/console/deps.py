@@ -145,7 +145,8 @@ def _load(request: Request, session: Session, form: dict[str, str]) -> Console:
     token = request.cookies.get(COOKIE)
     next_path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     # Its own short transaction: a redirect (an exception) must still store the saved form.
-    with state.session_factory() as auth, auth.begin():
+    redirect: ConsoleRedirect | None = None
+    with state.session_factory() as auth, auth.begin():  # committed before any redirect is raised
         loaded = load_session(auth, clock, settings, token)
         if loaded is None or loaded.row.staff_id is None:
             new_token = None
@@ -157,10 +158,13 @@ def _load(request: Request, session: Session, form: dict[str, str]) -> Console:
                 row.stash = {"path": request.url.path,
                              "form": {k: v[:5000] for k, v in form.items() if k not in NOT_STASHED}}
             expired = loaded is not None and (loaded.expired or bool(row.stash))
-            raise ConsoleRedirect(login_url(next_path if request.method == "GET" else request.url.path,
-                                            expired=expired), new_token)
-        staff_id, community_id, csrf, session_id = (loaded.row.staff_id, loaded.row.community_id, loaded.row.csrf,
-                                                    loaded.row.id)
+            redirect = ConsoleRedirect(login_url(next_path if request.method == "GET" else request.url.path,
+                                                 expired=expired), new_token)
+        else:
+            staff_id, community_id, csrf, session_id = (loaded.row.staff_id, loaded.row.community_id,
+                                                        loaded.row.csrf, loaded.row.id)
+    if redirect is not None:
+        raise redirect
     staff = session.get(Staff, staff_id)
     community = session.get(Community, community_id or (staff.community_id if staff else 0))
     if staff is None or not staff.active or community is None:

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from backend.domain import Department, Role
 from backend.models import Staff
 from backend.services.console_auth import hash_password
-from tests.api.conftest import World, app, client, world  # noqa: F401  (fixtures)
+from tests.api.conftest import World, app, world  # noqa: F401  (fixtures)
 
 PASSWORD = "correct-horse-9"
 _HASH = hash_password(PASSWORD)  # once: scrypt is slow on purpose
