@@ -143,8 +143,12 @@ def _expiry(clock: Clock, settings: Settings) -> Any:
     return clock.now() + timedelta(minutes=settings.console_session_idle_minutes)
 
 
-def load_session(session: Session, clock: Clock, settings: Settings, token: str | None) -> Loaded | None:
-    """The session of a cookie value; an expired one is signed out (kept anonymous, with its saved form)."""
+def load_session(session: Session, clock: Clock, settings: Settings, token: str | None, *,
+                 touch: bool = True) -> Loaded | None:
+    """The session of a cookie value; an expired one is signed out (kept anonymous, with its saved form).
+
+    `touch`: the request counts as activity and extends the session; the board's automatic refreshes do
+    not, so a board left open still signs out after the idle time."""
     if not token or len(token) > 100:
         return None
     row = session.scalar(select(ConsoleSession).where(ConsoleSession.token_hash == _digest(token)))
@@ -159,7 +163,7 @@ def load_session(session: Session, clock: Clock, settings: Settings, token: str 
         return Loaded(row, expired=True)
     if expired:
         row.expires_at = _expiry(clock, settings)
-    elif (now - row.seen_at) > timedelta(minutes=1):  # sliding expiry, written at most once a minute
+    elif touch and (now - row.seen_at) > timedelta(minutes=1):  # sliding expiry, written at most once a minute
         row.seen_at, row.expires_at = now, _expiry(clock, settings)
     return Loaded(row)
 

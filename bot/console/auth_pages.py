@@ -77,6 +77,7 @@ def login(request: Request, session: SessionDep, login: Text = "", password: Tex
         return render(request, "console/login.html", status_code=exc.http_status, csrf=loaded.row.csrf,
                       next=safe_next(next), error_text=(exc.text("zh"), exc.text("en")), login=login)
     token, row = console_auth.attach_staff(session, state.clock, state.settings, loaded.row, staff)
+    console_auth.purge_expired(session, state.clock)  # anonymous sessions of passers-by do not pile up
     target = "/console/resume" if row.stash.get("form") else safe_next(next)
     if target == "/console/":
         target = home_of(staff, staff.community_id)

@@ -97,6 +97,15 @@ class Console:
         return permissions.allowed(self.staff, perm, target or permissions.community(self.community.id))
 
     @property
+    def local_staff(self) -> Staff:
+        """The staff member as services that act in their own community expect them: a company admin
+        working in another community is presented as a member of it (same id, role and department)."""
+        if self.staff.community_id == self.community.id:
+            return self.staff
+        return Staff(id=self.staff.id, community_id=self.community.id, login=self.staff.login, name=self.staff.name,
+                     role=self.staff.role, department=self.staff.department, active=self.staff.active)
+
+    @property
     def sees_board(self) -> bool:
         return bool(permissions.scopes(self.staff, Perm.TICKETS_BOARD))
 
@@ -147,7 +156,8 @@ def _load(request: Request, session: Session, form: dict[str, str]) -> Console:
     # Its own short transaction: a redirect (an exception) must still store the saved form.
     redirect: ConsoleRedirect | None = None
     with state.session_factory() as auth, auth.begin():  # committed before any redirect is raised
-        loaded = load_session(auth, clock, settings, token)
+        polled = request.headers.get("hx-poll") == "1"  # the board refreshing itself is not activity
+        loaded = load_session(auth, clock, settings, token, touch=not polled)
         if loaded is None or loaded.row.staff_id is None:
             new_token = None
             if loaded is None:

@@ -34,7 +34,7 @@ def check(request: Request, console: ConsoleDep, code: Annotated[str, Form(max_l
     s, tz = console.session, console.settings.timezone
     try:
         with s.begin_nested():
-            found = visitors.verify_code(s, console.clock, console.settings, console.staff, code)
+            found = visitors.verify_code(s, console.clock, console.settings, console.local_staff, code)
     except DomainError as exc:
         return _page(request, console, status_code=exc.http_status, error=(exc.text("zh"), exc.text("en")))
     return _page(request, console, ok={"name": found.visitor_name, "people": found.people,

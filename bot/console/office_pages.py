@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
+from starlette.background import BackgroundTask
 
 from backend.domain import Department
 from backend.errors import DomainError, Forbidden, NotFound
@@ -15,6 +16,7 @@ from backend.services import binding, category_admin, faq, permissions
 from backend.services.audit import recent, record
 from backend.services.binding import mask_phone
 from backend.services.permissions import Perm
+from backend.services.tickets import clear_category_cache
 from bot.console.deps import Console, ConsoleDep, render
 
 router = APIRouter(include_in_schema=False)
@@ -64,7 +66,10 @@ def edit_category(request: Request, console: ConsoleDep, category_id: int,
         # The editor's own values stay in the form (a conflict shows the stored ones beside them).
         return _categories_page(request, console, error=(exc.text("zh"), exc.text("en")),
                                 status_code=exc.http_status, drafts={category_id: draft})
-    return RedirectResponse(f"/console/categories?saved={category_id}#cat-{category_id}", status_code=303)
+    # Cleared again once the edit is committed (the response is sent after the commit), so a ticket made
+    # in between cannot put the old deadlines back in this process's cache.
+    return RedirectResponse(f"/console/categories?saved={category_id}#cat-{category_id}", status_code=303,
+                            background=BackgroundTask(clear_category_cache))
 
 
 # ---- binding requests ------------------------------------------------------------------------
@@ -96,24 +101,12 @@ def decide(request: Request, console: ConsoleDep, request_id: int, decision: str
     staff = console.staff
     try:
         with s.begin_nested():
-            if staff.community_id != console.community.id:  # a company admin decides as the community's office
-                permissions.require(staff, Perm.BINDING_DECIDE, permissions.of_bind_request(s, bind_request))
-            binding.decide(s, console.clock, _as_local(staff, console.community.id), request_id,
-                           decision == "approve")
+            binding.decide(s, console.clock, console.local_staff, request_id, decision == "approve")
             record(s, console.clock, console.community.id, staff, f"binding.{decision}", f"binding:{request_id}")
     except DomainError as exc:
         return render(request, "console/message.html", status_code=exc.http_status, text=(exc.text("zh"),
                                                                                           exc.text("en")))
     return RedirectResponse(f"/console/bindings?done={decision}", status_code=303)
-
-
-def _as_local(staff: Staff, community_id: int) -> Staff:
-    """binding.decide checks the staff member's own community; a company admin acts in the one shown."""
-    if staff.community_id == community_id:
-        return staff
-    proxy = Staff(id=staff.id, community_id=community_id, login=staff.login, name=staff.name, role=staff.role,
-                  department=staff.department, active=staff.active)
-    return proxy
 
 
 # ---- FAQ -----------------------------------------------------------------------------------
@@ -140,7 +133,7 @@ def faq_save(request: Request, console: ConsoleDep, entry_id: Annotated[str, For
              delete: Short = "") -> Response:
     console.require(Perm.FAQ_WRITE)
     s, now = console.session, console.clock.now()
-    editor = _as_local(console.staff, console.community.id)
+    editor = console.local_staff
     try:
         with s.begin_nested():
             if entry_id:

@@ -152,3 +152,11 @@ def test_the_next_ticket_uses_the_edited_deadline(console, people, session_facto
         plumbing = session.query(TicketCategory).filter_by(community_id=people.a.community.id, code="plumbing").one()
     assert _edit(console, plumbing, plumbing.version, "300").status_code == 303
     assert new_ticket() == timedelta(minutes=300)
+
+
+def test_the_boards_own_refreshes_do_not_keep_the_session_alive(console, clock, settings):
+    minutes = settings.console_session_idle_minutes
+    for _ in range(3):  # polled all along, never used
+        clock.advance(minutes=minutes // 2)
+        r = console.get("/console/tickets/rows", headers={"HX-Request": "true", "HX-Poll": "1"})
+    assert r.status_code == 204 and r.headers["HX-Redirect"].startswith("/console/login")

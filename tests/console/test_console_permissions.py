@@ -121,3 +121,49 @@ def test_company_admin_switches_community(app, people, session_factory, clock, s
         sign_in(client, "a-manager")
         _post(client, "/console/tickets", "/console/community", {"code": "b"})
         assert "幸福里的漏水" not in client.get("/console/tickets").text
+
+
+# The console's actions in the matrix itself: profile -> (category.edit, bills.import, audit.see,
+# staff.duty on an engineer, staff.duty on a guard, board scopes).
+def test_console_actions_in_the_matrix(people, session_factory):
+    from backend.services import permissions
+    from backend.services.permissions import Perm, Scope
+
+    a = people.a
+    with session_factory() as session:
+        staff = {key: session.get(Staff, member.id) for key, member in a.staff.items()}
+        engineer, guard = staff["tech"], staff["guard"]
+        here = permissions.community(a.community.id)
+        elsewhere = permissions.community(people.b.community.id)
+        table = {
+            key: (permissions.allowed(m, Perm.CATEGORY_EDIT, here), permissions.allowed(m, Perm.BILLS_IMPORT, here),
+                  permissions.allowed(m, Perm.AUDIT_SEE, here),
+                  permissions.allowed(m, Perm.DUTY_SET, permissions.of_staff(engineer)),
+                  permissions.allowed(m, Perm.DUTY_SET, permissions.of_staff(guard)),
+                  permissions.scopes(m, Perm.TICKETS_BOARD))
+            for key, m in staff.items()
+        }
+        assert permissions.allowed(staff["admin"], Perm.CATEGORY_EDIT, elsewhere)  # the company admin: anywhere
+        assert not permissions.allowed(staff["manager"], Perm.CATEGORY_EDIT, elsewhere)
+    C, OT, OB, OD = Scope.COMMUNITY, Scope.OWN_TICKET, Scope.OWN_BUILDINGS, Scope.OWN_DEPARTMENT
+    assert table == {
+        "admin":    (True,  True,  True,  True,  True,  {C}),
+        "manager":  (True,  True,  True,  True,  True,  {C}),
+        "cs_lead":  (True,  True,  True,  True,  True,  {C}),
+        "cs":       (False, False, False, False, False, {OT, OB, OD}),
+        "eng_lead": (False, False, False, True,  False, {OT, OD}),
+        "tech":     (False, False, False, False, False, {OT, OD}),
+        "tech2":    (False, False, False, False, False, {OT, OD}),
+        "guard":    (False, False, False, False, False, {OT, OD}),
+    }  # fmt: skip
+
+
+def test_company_admin_from_the_roster(session_factory, people, tmp_path):
+    from backend.services.roster_import import import_staff
+
+    roster = tmp_path / "staff.csv"
+    roster.write_text("工号,姓名,岗位,部门\nboss,总部王总,公司管理员,综合管理部\n", encoding="utf-8")
+    with session_factory() as session, session.begin():
+        report = import_staff(session, people.a.community.id, roster)
+        assert report.ok, report.summary()
+        assert session.query(Staff).filter_by(login="boss").one().role == "admin"
