@@ -86,9 +86,16 @@ def browser(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def wait(what, timeout: float = WAIT):  # type: ignore[no-untyped-def]
+    """What `what` returns once truthy; elements replaced meanwhile (a page loading, htmx swapping the
+    board's rows) are looked up again."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
     deadline = time.monotonic() + timeout
     while True:
-        found = what()
+        try:
+            found = what()
+        except (StaleElementReferenceException, NoSuchElementException):
+            found = None
         if found:
             return found
         assert time.monotonic() < deadline, "timed out"
@@ -134,20 +141,21 @@ def test_console_in_a_browser(server, browser):
     resident.say("厨房水管漏水了", "工单号")
 
     console.focus()  # the row appears without a reload
-    row = wait(lambda: next((r for r in browser.find_elements(by, "#rows tr.ticket") if "漏水" in r.text), None))
+    number = wait(lambda: next((r.get_attribute("data-number") for r in browser.find_elements(by, "#rows tr.ticket")
+                                if "漏水" in r.text), None))
     assert browser.execute_script("return performance.timeOrigin") == pages_loaded
-    number = row.get_attribute("data-number")
     shot(browser, "03-tickets-live")
     browser.find_element(by, "input[name=q]").send_keys("水管")
     browser.find_element(by, "#apply").click()
     wait(lambda: "q=" in browser.current_url and browser.find_elements(by, f'#rows tr[data-number="{number}"]'))
-    browser.find_element(by, f'#rows tr[data-number="{number}"] a').click()
+    browser.get(f"{base}/console/tickets/{number}")
     wait(lambda: browser.find_elements(by, "#accept")).__getitem__(0).click()
     wait(lambda: browser.find_elements(by, "#done"))
     assert "已受理" in browser.find_element(by, "#status").text
     assert "接单" in browser.find_element(by, "#done").text
     assert "****" in browser.find_element(by, "#phone").text
     browser.find_element(by, "#reveal").click()
+    wait(lambda: not browser.find_elements(by, "#reveal"))
     wait(lambda: browser.find_element(by, "#phone").text == "13900321502")
     shot(browser, "04-ticket")
     resident.wait_for(lambda: any("已受理" in t for t in resident.pushed_texts()))
@@ -166,8 +174,9 @@ def test_console_in_a_browser(server, browser):
     resident.say("卫生间下水道堵了", "工单号")
     console.focus()
     browser.get(f"{base}/console/tickets?category=plumbing")
-    newest = wait(lambda: next((r for r in browser.find_elements(by, "#rows tr.ticket") if "下水道" in r.text), None))
-    newest.find_element(by, "a").click()
+    newest = wait(lambda: next((r.get_attribute("data-number") for r in browser.find_elements(by, "#rows tr.ticket")
+                                if "下水道" in r.text), None))
+    browser.get(f"{base}/console/tickets/{newest}")
     created = browser.find_element(by, "#history td").text  # "MM-DD HH:MM" of the creation
     due = browser.find_element(by, "#resolve-due").text
     hours = (int(due[-5:-3]) - int(created[-5:-3])) % 24
