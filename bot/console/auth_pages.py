@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from backend.api.deps import SessionDep
+from backend.catalogue import render as render_text
 from backend.errors import DomainError
 from backend.models import Community
 from backend.services import console_auth, permissions
@@ -36,9 +37,10 @@ def home_of(console_staff: object, community_id: int) -> str:
     from backend.models import Staff
 
     assert isinstance(console_staff, Staff)
-    if not permissions.scopes(console_staff, Perm.TICKETS_BOARD) and permissions.allowed(
-            console_staff, Perm.VISITOR_CHECK, permissions.gate(community_id)):
-        return "/console/gate"
+    at_the_gate = permissions.allowed(console_staff, Perm.VISITOR_CHECK, permissions.gate(community_id))
+    if at_the_gate and (permissions.profile_of(console_staff) is permissions.Profile.AGENT
+                        or not permissions.scopes(console_staff, Perm.TICKETS_BOARD)):
+        return "/console/gate"  # a guard's work is the gate
     return "/console/tickets"
 
 
@@ -161,7 +163,7 @@ def set_password(request: Request, session: SessionDep, code: Text = "", passwor
         return render(request, "console/message.html", status_code=404, key="console.password.bad_link")
     error: tuple[str, str] | None = None
     if password != password2:
-        error = ("两次输入的密码不一致。", "The two passwords differ.")
+        error = (render_text("console.password.mismatch"), render_text("console.password.mismatch", "en"))
     else:
         try:
             console_auth.check_new_password(password)

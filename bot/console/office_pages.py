@@ -18,6 +18,7 @@ from backend.services.binding import mask_phone
 from backend.services.permissions import Perm
 from backend.services.tickets import clear_category_cache
 from bot.console.deps import Console, ConsoleDep, render
+from bot.console.tickets_pages import local
 
 router = APIRouter(include_in_schema=False)
 Short = Annotated[str, Form(max_length=300)]
@@ -36,7 +37,7 @@ def _categories_page(request: Request, console: Console, *, error: tuple[str, st
     return render(request, "console/categories.html", status_code=status_code,
                   categories=category_admin.categories(s, cid), departments=[d.value for d in Department],
                   audit=recent(s, cid, prefix="category:", limit=30), people=people, error=error, saved=saved,
-                  drafts=drafts or {})
+                  drafts=drafts or {}, local=lambda d: local(d, console.settings.timezone))
 
 
 @router.get("/categories")
@@ -122,7 +123,7 @@ def faq_page(request: Request, console: ConsoleDep) -> HTMLResponse:
 
 def _faq_values(question: str, answer: str, keywords: str, active: str) -> dict[str, object]:
     if not question.strip() or not answer.strip():
-        raise category_admin.Invalid("question and answer are required / 问题和回答不能为空")
+        raise category_admin.Invalid("question and answer", key="console.faq.required")
     return {"question": question.strip()[:200], "answer": answer.strip(), "keywords": keywords.strip()[:300],
             "active": active in ("1", "on", "true")}
 

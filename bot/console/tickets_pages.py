@@ -20,7 +20,7 @@ from backend.services.audit import record
 from backend.services.binding import mask_phone
 from backend.services.permissions import Perm
 from backend.services.tickets import TicketService
-from bot.console.deps import Console, ConsoleDep, render
+from bot.console.deps import Console, ConsoleDep, both, render
 
 router = APIRouter(include_in_schema=False)
 Note = Annotated[str, Form(max_length=2000)]
@@ -137,20 +137,29 @@ def allowed_actions(console: Console, ticket: Ticket) -> list[str]:
     return out
 
 
+def _history(console: Console, ticket: Ticket, people: dict[int, Staff]) -> list[dict[str, Any]]:
+    tz = console.settings.timezone
+    events = TicketService(console.session, console.clock, console.settings).history(console.actor, ticket.id)
+    return [{"e": e, "at": local(e.at, tz), "who": people[e.actor_staff_id].name if e.actor_staff_id in people
+             else both("console.actor.resident" if e.actor_type == "resident" else "console.actor.system")}
+            for e in events]
+
+
+def _people(console: Console, ticket: Ticket) -> dict[int, Staff]:
+    return {st.id: st for st in console.session.scalars(select(Staff).where(Staff.community_id == ticket.community_id))}
+
+
 def _page(request: Request, console: Console, ticket: Ticket, *, done: str = "", error: tuple[str, str] | None = None,
           phone: str | None = None, status_code: int = 200) -> HTMLResponse:
     s, tz = console.session, console.settings.timezone
-    service = TicketService(s, console.clock, console.settings)
-    history = service.history(console.actor, ticket.id)
-    people = {st.id: st for st in s.scalars(select(Staff).where(Staff.community_id == ticket.community_id))}
+    people = _people(console, ticket)
     resident = s.get(Resident, ticket.reporter_id) if ticket.reporter_id else None
     household = s.get(Household, ticket.household_id) if ticket.household_id else None
     photos = list(s.scalars(select(Attachment).where(Attachment.ticket_id == ticket.id).order_by(Attachment.id)))
     may_phone = console.may(Perm.TICKET_PHONE, permissions.of_ticket(s, ticket)) or console.may(Perm.PHONES_SEE)
     return render(
         request, "console/ticket.html", status_code=status_code, ticket=ticket, people=people,
-        history=[{"e": e, "at": local(e.at, tz), "who": people[e.actor_staff_id].name if e.actor_staff_id in people
-                  else ("居民 / resident" if e.actor_type == "resident" else "系统 / system")} for e in history],
+        history=_history(console, ticket, people),
         resident=None if ticket.anonymous else resident, household=household, photos=photos,
         masked=mask_phone(resident.phone) if resident and resident.phone else "", phone=phone, may_phone=may_phone,
         actions=allowed_actions(console, ticket), done=done, error=error, local=lambda d: local(d, tz),
@@ -162,6 +171,14 @@ def _page(request: Request, console: Console, ticket: Ticket, *, done: str = "",
 def ticket_page(request: Request, console: ConsoleDep, number: int,
                 done: str = Query("", max_length=20)) -> HTMLResponse:
     return _page(request, console, _ticket(console, number), done=done if done in ACTIONS else "")
+
+
+@router.get("/tickets/{number}/live")
+def ticket_live(request: Request, console: ConsoleDep, number: int) -> HTMLResponse:
+    """The history (and, out of band, the status) alone: the ticket page polls this."""
+    ticket = _ticket(console, number)
+    return render(request, "console/ticket_history.html", ticket=ticket, oob=True,
+                  history=_history(console, ticket, _people(console, ticket)))
 
 
 @router.post("/tickets/{number}/reveal")

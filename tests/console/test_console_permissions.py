@@ -167,3 +167,27 @@ def test_company_admin_from_the_roster(session_factory, people, tmp_path):
         report = import_staff(session, people.a.community.id, roster)
         assert report.ok, report.summary()
         assert session.query(Staff).filter_by(login="boss").one().role == "admin"
+
+
+def test_a_guard_lands_on_the_gate_and_the_manager_on_the_board(app, people):
+    with TestClient(app) as client:
+        assert sign_in(client, "a-guard").headers["location"] == "/console/gate"
+    with TestClient(app) as client:
+        assert sign_in(client, "a-manager").headers["location"] == "/console/tickets"
+    with TestClient(app) as client:
+        assert sign_in(client, "a-tech").headers["location"] == "/console/tickets"
+
+
+def test_the_ticket_page_follows_changes_made_elsewhere(app, people, session_factory, clock, settings):
+    number = _ticket(session_factory, clock, settings, people)
+    with TestClient(app) as client:
+        sign_in(client, "a-manager")
+        assert "已受理" not in client.get(f"/console/tickets/{number}/live").text
+        with session_factory() as session, session.begin():  # the technician accepts in chat meanwhile
+            tech = session.get(Staff, people.a.staff["tech"].id)
+            service = TicketService(session, clock, settings)
+            ticket = service.by_number(Actor.of_staff(tech), number)
+            service.accept(Actor.of_staff(tech), ticket.id)
+            service.add_note(Actor.of_staff(tech), ticket.id, "带上扳手马上到")
+        live = client.get(f"/console/tickets/{number}/live", headers={"HX-Request": "true", "HX-Poll": "1"}).text
+        assert "带上扳手马上到" in live and 'id="status" hx-swap-oob="true">已受理' in live
