@@ -54,7 +54,7 @@ def visible(staff: Staff, community_id: int) -> Any:
 
 
 def search(session: Session, clock: Clock, staff: Staff, community_id: int, f: BoardFilter,
-           limit: int = PAGE) -> list[Ticket]:
+           limit: int = PAGE, offset: int = 0) -> list[Ticket]:
     query = select(Ticket).options(joinedload(Ticket.category)).where(visible(staff, community_id))
     if f.status == "open":
         query = query.where(Ticket.is_open.is_(True))
@@ -85,7 +85,8 @@ def search(session: Session, clock: Clock, staff: Staff, community_id: int, f: B
             pattern = "%" + word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             query = query.where(or_(func.lower(Ticket.description).like(pattern, escape="\\"),
                                     func.lower(Ticket.location).like(pattern, escape="\\")))
-    return list(session.scalars(query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)).unique())
+    query = query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit).offset(offset)
+    return list(session.scalars(query).unique())
 
 
 def is_late(ticket: Ticket, now: datetime) -> bool:

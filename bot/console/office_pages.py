@@ -203,3 +203,16 @@ def set_steward(console: ConsoleDep, building_id: int,
     record(s, console.clock, building.community_id, console.staff, "building.steward", f"building:{building.code}",
            before=before, after=building.steward_id)
     return RedirectResponse("/console/staff", status_code=303)
+
+
+# ---- audit trail ---------------------------------------------------------------------------------
+
+
+@router.get("/audit")
+def audit_page(request: Request, console: ConsoleDep) -> HTMLResponse:
+    """The latest office-data edits, phone reveals, sign-ins and lock-outs of the community."""
+    console.require(Perm.AUDIT_SEE)
+    s, cid = console.session, console.community.id
+    people = {st.id: f"{st.name} ({st.login})" for st in s.scalars(select(Staff).where(Staff.community_id == cid))}
+    return render(request, "console/audit.html", entries=recent(s, cid, limit=200), people=people,
+                  local=lambda d: local(d, console.settings.timezone))

@@ -47,7 +47,7 @@ def _int(value: str) -> int | None:
 
 def _filter(request: Request, tz: str) -> tuple[ticket_board.BoardFilter, dict[str, str]]:
     q = {key: request.query_params.get(key, "")[:100] for key in
-         ("status", "kind", "category", "building", "owner", "handler", "overdue", "from", "to", "q")}
+         ("status", "kind", "category", "building", "owner", "handler", "overdue", "from", "to", "q", "page")}
     until = _day(q["to"], tz)
     f = ticket_board.BoardFilter(
         status=q["status"] if q["status"] in {"open", *(s.value for s in Status)} else "",
@@ -58,9 +58,14 @@ def _filter(request: Request, tz: str) -> tuple[ticket_board.BoardFilter, dict[s
     return f, {k: v for k, v in q.items() if v}
 
 
-def _rows(console: Console, f: ticket_board.BoardFilter) -> list[dict[str, Any]]:
+def _page_number(query: dict[str, str]) -> int:
+    return min(int(query["page"]), 10_000) if query.get("page", "").isdigit() and int(query["page"]) > 0 else 1
+
+
+def _rows(console: Console, f: ticket_board.BoardFilter, page: int = 1) -> list[dict[str, Any]]:
     s, tz, now = console.session, console.settings.timezone, console.clock.now()
-    tickets = ticket_board.search(s, console.clock, console.staff, console.community.id, f)
+    tickets = ticket_board.search(s, console.clock, console.staff, console.community.id, f,
+                                  offset=(page - 1) * ticket_board.PAGE)
     staff_ids = {i for t in tickets for i in (t.owner_id, t.assignee_id) if i}
     names = dict(s.execute(select(Staff.id, Staff.name).where(Staff.id.in_(staff_ids))).all()) \
         if staff_ids else {}
@@ -95,7 +100,11 @@ def _board_allowed(console: Console) -> None:
 def board(request: Request, console: ConsoleDep) -> HTMLResponse:
     _board_allowed(console)
     f, query = _filter(request, console.settings.timezone)
-    return render(request, "console/tickets.html", rows=_rows(console, f), query=query, qs=urlencode(query),
+    page = _page_number(query)
+    rows = _rows(console, f, page)
+    pages = {"prev": urlencode({**query, "page": page - 1}) if page > 1 else "",
+             "next": urlencode({**query, "page": page + 1}) if len(rows) == ticket_board.PAGE else ""}
+    return render(request, "console/tickets.html", rows=rows, query=query, qs=urlencode(query), pages=pages,
                   **_choices(console))
 
 
@@ -103,8 +112,8 @@ def board(request: Request, console: ConsoleDep) -> HTMLResponse:
 def board_rows(request: Request, console: ConsoleDep) -> HTMLResponse:
     """The board's rows alone: htmx polls this every console_poll_seconds."""
     _board_allowed(console)
-    f, _ = _filter(request, console.settings.timezone)
-    return render(request, "console/ticket_rows.html", rows=_rows(console, f))
+    f, query = _filter(request, console.settings.timezone)
+    return render(request, "console/ticket_rows.html", rows=_rows(console, f, _page_number(query)))
 
 
 def _ticket(console: Console, number: int) -> Ticket:

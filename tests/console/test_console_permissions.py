@@ -15,12 +15,12 @@ from backend.services.tickets import NewTicket, TicketService
 from tests.console.conftest import csrf_of, sign_in
 
 ROLES = ("manager", "cs_lead", "cs", "eng_lead", "tech", "guard", "admin")
-PAGES = ("tickets", "categories", "imports", "bindings", "faq", "staff", "gate")
+PAGES = ("tickets", "categories", "imports", "bindings", "faq", "staff", "gate", "audit")
 # role -> pages it may open (others: 403)
 MAY_SEE = {
     "manager": set(PAGES),
     "admin": set(PAGES),
-    "cs_lead": {"tickets", "categories", "imports", "bindings", "faq", "staff"},
+    "cs_lead": {"tickets", "categories", "imports", "bindings", "faq", "staff", "audit"},
     "cs": {"tickets", "imports", "bindings"},
     "eng_lead": {"tickets", "staff"},
     "tech": {"tickets"},
