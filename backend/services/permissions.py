@@ -62,7 +62,6 @@ class Perm(StrEnum):
     TICKETS_BOARD = "console.tickets"  # the tickets board: which tickets one sees there
     CATEGORY_EDIT = "category.edit"  # ticket categories: deadlines and departments
     DUTY_SET = "staff.duty"  # put a staff member on or off duty
-    BILLS_IMPORT = "bills.import"  # load bills and payments from a file
     AUDIT_SEE = "audit.see"  # the audit trail of office-data edits
 
 
@@ -89,7 +88,6 @@ MATRIX: dict[Perm, dict[Profile, frozenset[Scope]]] = {
                          LD: frozenset({OT, OD}), AG: frozenset({OT, OD})},
     Perm.CATEGORY_EDIT: {M: frozenset({C}), CL: frozenset({C})},
     Perm.DUTY_SET: {M: frozenset({C}), CL: frozenset({C}), LD: frozenset({OD})},  # target: the staff member
-    Perm.BILLS_IMPORT: {M: frozenset({C}), CL: frozenset({C})},
     Perm.AUDIT_SEE: {M: frozenset({C}), CL: frozenset({C})},
 }
 for _row in MATRIX.values():  # the company admin: everything, everywhere

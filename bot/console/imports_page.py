@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
+from backend.errors import Forbidden
+from backend.services import permissions
 from backend.services.audit import record
 from backend.services.permissions import Perm
 from backend.services.roster_import import ImportReport, import_residents, import_staff
@@ -27,26 +28,37 @@ router = APIRouter(include_in_schema=False)
 SUFFIXES = (".csv", ".xlsx")
 PREVIEW_TTL = 3600.0
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
-KINDS = ("residents", "staff", "bills")
+KINDS = ("residents", "staff", "bills", "payments")
+MONEY = ("bills", "payments")
 
 
 class _Preview(Exception):
     """Rolls the preview's savepoint back."""
 
 
-def _bill_importer() -> Callable[..., Any] | None:
-    """HOOK (bills and payments): the events helper's import service, expected as
-    backend.services.bill_import.import_bills(session, community_id, path, clock, dry_run=bool) returning a
-    report with .ok, .errors (line, message) and .summary(). Until it is merged the page says so."""
+def _billing() -> Any | None:
+    """HOOK (bills and payments): the events work's service backend/services/billing.py, with
+    import_bills / import_payments(session, community_id, path, clock, tz, *, dry_run) and the permission
+    Perm.BILLING_WRITE on permissions.books(community). Until it is merged the page says it is not wired in."""
     try:
-        from backend.services import bill_import  # type: ignore[attr-defined]
+        from backend.services import billing  # type: ignore[attr-defined]
     except ImportError:
         return None
-    return getattr(bill_import, "import_bills", None)
+    return billing if hasattr(billing, "import_bills") and hasattr(Perm, "BILLING_WRITE") else None
 
 
-def _perm(kind: str) -> Perm:
-    return {"residents": Perm.RECORDS_WRITE, "staff": Perm.STAFF_MANAGE, "bills": Perm.BILLS_IMPORT}[kind]
+def _allowed(console: Console, kind: str) -> bool:
+    if kind in MONEY:
+        billing = _billing()
+        return billing is not None and console.may(Perm["BILLING_WRITE"], permissions.books(console.community.id))  # type: ignore[attr-defined]
+    return console.may({"residents": Perm.RECORDS_WRITE, "staff": Perm.STAFF_MANAGE}[kind])
+
+
+def summary(report: Any) -> str:
+    """What a report counts, in words that fit a preview and a finished import alike."""
+    made = ", ".join(f"{n} {what}" for what, n in report.created.items()) or "—"
+    changed = ", ".join(f"{n} {what}" for what, n in report.updated.items()) or "—"
+    return f"{report.kind}: + {made}; ↻ {changed}"
 
 
 def _folder(console: Console) -> Path:
@@ -57,10 +69,11 @@ def _folder(console: Console) -> Path:
 
 def _run(console: Console, kind: str, path: Path, *, dry_run: bool) -> Any:
     s, cid, clock = console.session, console.community.id, console.clock
-    if kind == "bills":
-        importer = _bill_importer()
-        assert importer is not None
-        return importer(s, cid, path, clock, dry_run=dry_run)
+    if kind in MONEY:
+        billing = _billing()
+        assert billing is not None
+        importer = billing.import_bills if kind == "bills" else billing.import_payments
+        return importer(s, cid, path, clock, console.settings.timezone, dry_run=dry_run)
     run = {"residents": import_residents, "staff": import_staff}[kind]
     report: ImportReport | None = None
     try:
@@ -80,13 +93,13 @@ def _run(console: Console, kind: str, path: Path, *, dry_run: bool) -> Any:
 
 
 def _page(request: Request, console: Console, status_code: int = 200, **context: Any) -> HTMLResponse:
-    kinds = [k for k in KINDS if console.may(_perm(k))]
+    kinds = [k for k in KINDS if _allowed(console, k)]
     if not kinds:
         console.require(Perm.RECORDS_WRITE)
     context.setdefault("kind", kinds[0])
     return render(request, "console/imports.html", status_code=status_code, kinds=kinds,
-                  mb=f"{console.settings.console_max_upload_mb:g}", bills_ready=_bill_importer() is not None,
-                  **context)
+                  mb=f"{console.settings.console_max_upload_mb:g}", bills_ready=_billing() is not None,
+                  summary=summary, **context)
 
 
 @router.get("/imports")
@@ -104,10 +117,10 @@ async def preview(request: Request, console: ConsoleDep, file: UploadFile | None
                   kind: Annotated[str, Form(max_length=20)] = "residents") -> HTMLResponse:
     if kind not in KINDS:
         kind = "residents"
-    console.require(_perm(kind))
-    if kind == "bills" and _bill_importer() is None:
-        return _page(request, console, status_code=501, kind=kind, refusal="console.imports.bills_hook",
-                     refusal_params={})
+    if kind in MONEY and _billing() is None:
+        return _page(request, console, status_code=501, refusal="console.imports.bills_hook", refusal_params={})
+    if not _allowed(console, kind):
+        raise Forbidden()
     limit = int(console.settings.console_max_upload_mb * 1024 * 1024)
     if file is None or not file.filename:
         return _refuse(request, console, kind, "console.imports.empty")
@@ -138,7 +151,8 @@ def confirm(request: Request, console: ConsoleDep, kind: Annotated[str, Form(max
             suffix: Annotated[str, Form(max_length=8)] = "") -> HTMLResponse:
     if kind not in KINDS:
         kind = "residents"
-    console.require(_perm(kind))
+    if not _allowed(console, kind):
+        raise Forbidden()
     path = _folder(console) / f"{console.staff.id}-{token}{suffix}"
     fresh = path.is_file() and time.time() - path.stat().st_mtime < PREVIEW_TTL
     if not TOKEN.fullmatch(token) or suffix not in SUFFIXES or not fresh:
@@ -149,5 +163,5 @@ def confirm(request: Request, console: ConsoleDep, kind: Annotated[str, Form(max
         path.unlink(missing_ok=True)
     if report.ok:
         record(console.session, console.clock, console.community.id, console.staff, f"import.{kind}",
-               f"import:{kind}", summary=report.summary()[:500])
+               f"import:{kind}", summary=summary(report)[:500])
     return _page(request, console, status_code=200 if report.ok else 422, kind=kind, report=report, done=report.ok)
