@@ -43,7 +43,7 @@ def server(tmp_path: Path):  # type: ignore[no-untyped-def]
     seeded = subprocess.run([sys.executable, "-m", "bot.cli.main", "demo", "--no-serve"], env=env, cwd=tmp_path,
                             capture_output=True, text=True, timeout=300)
     assert seeded.returncode == 0, seeded.stderr
-    assert "/console/enter?code=" in seeded.stdout  # the demo's one-time sign-in link
+    enter = next(word for word in seeded.stdout.split() if "/console/enter?code=" in word)  # the demo's link
     done = subprocess.run([sys.executable, "-m", "bot.cli.main", "staff", "password", "manager"], env=env,
                           cwd=tmp_path, input=PASSWORD + "\n", capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -62,7 +62,7 @@ def server(tmp_path: Path):  # type: ignore[no-untyped-def]
                 pass
             assert time.monotonic() < deadline, "uvicorn did not come up"
             time.sleep(0.2)
-        yield base, tmp_path
+        yield base, tmp_path, enter.split("/console/", 1)[1]
     finally:
         proc.terminate()
         proc.wait(timeout=15)
@@ -108,7 +108,7 @@ def shot(driver, name: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_console_in_a_browser(server, browser):
-    base, tmp = server
+    base, tmp, demo_link = server
     by = "css selector"
     browser.get(f"{base}/console/tickets")
     assert "/console/login" in browser.current_url
@@ -205,6 +205,16 @@ def test_console_in_a_browser(server, browser):
         browser.get(f"{base}/console/{page}")
         assert browser.find_elements(by, "main h1")
         shot(browser, f"08-{page}")
+    browser.get(f"{base}/console/audit")
+    assert "phone.reveal" in browser.find_element(by, "#audit").text
+    shot(browser, "08-audit")
     browser.set_window_size(1280, 900)
     browser.get(f"{base}/console/tickets")
     shot(browser, "09-tickets-desktop")
+
+    # signed out, the demo's one-time link opens the console as the manager (once)
+    browser.find_element(by, "header form button").click()
+    wait(lambda: "/console/login" in browser.current_url)
+    browser.get(f"{base}/console/{demo_link}")
+    wait(lambda: browser.current_url.endswith("/console/tickets"))
+    assert "manager" in browser.find_element(by, "#who").text
