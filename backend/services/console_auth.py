@@ -15,6 +15,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -30,6 +31,8 @@ from backend.settings import Settings
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1  # ~16 MB and ~50 ms per hash
 MIN_PASSWORD, MAX_PASSWORD = 8, 200
+PURGE_EVERY = 600.0  # seconds between clean-ups of expired sessions, per process
+_last_purge = 0.0
 
 
 class SignInRefused(DomainError):
@@ -129,7 +132,11 @@ class Loaded:
 
 def open_session(session: Session, clock: Clock, settings: Settings, stash: dict[str, Any] | None = None
                  ) -> tuple[str, ConsoleSession]:
-    """A new anonymous session: its cookie value and row."""
+    """A new anonymous session: its cookie value and row. Now and then (PURGE_EVERY) the expired ones go."""
+    global _last_purge
+    if time.monotonic() - _last_purge > PURGE_EVERY:
+        _last_purge = time.monotonic()
+        purge_expired(session, clock)
     token = secrets.token_urlsafe(32)
     now = clock.now()
     row = ConsoleSession(token_hash=_digest(token), csrf=secrets.token_urlsafe(24), stash=stash or {},
@@ -185,5 +192,9 @@ def end_session(session: Session, row: ConsoleSession) -> None:
 
 
 def purge_expired(session: Session, clock: Clock) -> int:
-    return session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < clock.now() - timedelta(days=1))
-                           ).rowcount or 0
+    """Forget sessions: anonymous ones once expired, signed-in ones a day after (until then a returning
+    browser is told its session expired, and keeps the form it posted)."""
+    now = clock.now()
+    gone = (ConsoleSession.staff_id.is_(None) & (ConsoleSession.expires_at < now)) | (
+        ConsoleSession.expires_at < now - timedelta(days=1))
+    return session.execute(delete(ConsoleSession).where(gone)).rowcount or 0

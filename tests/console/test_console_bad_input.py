@@ -160,3 +160,20 @@ def test_the_boards_own_refreshes_do_not_keep_the_session_alive(console, clock, 
         clock.advance(minutes=minutes // 2)
         r = console.get("/console/tickets/rows", headers={"HX-Request": "true", "HX-Poll": "1"})
     assert r.status_code == 204 and r.headers["HX-Redirect"].startswith("/console/login")
+
+
+def test_expired_sessions_are_forgotten(app, people, clock, settings, session_factory):
+    from backend.models import ConsoleSession
+    from backend.services import console_auth
+
+    with TestClient(app) as passer_by:
+        passer_by.get("/console/login")  # an anonymous session
+    with TestClient(app) as client:
+        sign_in(client, "a-manager")
+    clock.advance(minutes=settings.console_session_idle_minutes + 1)
+    with session_factory() as session, session.begin():
+        assert console_auth.purge_expired(session, clock) == 1  # the anonymous one; the other is kept a day
+    clock.advance(days=1)
+    with session_factory() as session, session.begin():
+        assert console_auth.purge_expired(session, clock) == 1
+        assert session.query(ConsoleSession).count() == 0
