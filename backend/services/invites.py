@@ -124,8 +124,3 @@ def redeem_invite(
 def password_url(settings: Settings, code: str) -> str:
     """The console page where the code's staff member sets their password."""
     return f"{settings.base_url}/console/password?code={code}"
-
-
-def signin_url(settings: Settings, code: str) -> str:
-    """The demo's one-time sign-in link (GUANJIA_DEMO_MODE only)."""
-    return f"{settings.base_url}/console/enter?code={code}"

@@ -7,12 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.api.deps import SessionDep
 from backend.catalogue import render as render_text
 from backend.errors import DomainError
-from backend.models import Community
+from backend.models import Community, ConsoleSession, Staff
 from backend.services import console_auth, permissions
 from backend.services.invites import InviteError, claim_code, peek_code
 from backend.services.permissions import Perm
@@ -32,11 +33,8 @@ def _anonymous(request: Request, session: Session) -> tuple[str | None, console_
     return token, console_auth.Loaded(row)
 
 
-def home_of(console_staff: object, community_id: int) -> str:
-    """Where a staff member lands: the board, or the gate when that is all they may use."""
-    from backend.models import Staff
-
-    assert isinstance(console_staff, Staff)
+def home_of(console_staff: Staff, community_id: int) -> str:
+    """Where a staff member lands: the board, or the gate for a guard."""
     at_the_gate = permissions.allowed(console_staff, Perm.VISITOR_CHECK, permissions.gate(community_id))
     if at_the_gate and (permissions.profile_of(console_staff) is permissions.Profile.AGENT
                         or not permissions.scopes(console_staff, Perm.TICKETS_BOARD)):
@@ -90,8 +88,6 @@ def login(request: Request, session: SessionDep, login: Text = "", password: Tex
 
 @router.post("/logout")
 def logout(request: Request, session: SessionDep, console: ConsoleDep) -> RedirectResponse:
-    from backend.models import ConsoleSession
-
     row = session.get(ConsoleSession, console.session_id)
     if row is not None:
         console_auth.end_session(session, row)
@@ -104,10 +100,6 @@ def logout(request: Request, session: SessionDep, console: ConsoleDep) -> Redire
 def switch_community(console: ConsoleDep, session: SessionDep,
                      code: Annotated[str, Form(max_length=32)] = "") -> RedirectResponse:
     """A company admin chooses the community the console shows."""
-    from sqlalchemy import select
-
-    from backend.models import ConsoleSession
-
     community = session.scalar(select(Community).where(Community.code == code))
     if community is None or not permissions.allowed(console.staff, Perm.TICKETS_BOARD,
                                                     permissions.community(community.id)):
@@ -121,8 +113,6 @@ def switch_community(console: ConsoleDep, session: SessionDep,
 @router.get("/resume")
 def resume(request: Request, console: ConsoleDep, session: SessionDep) -> Response:
     """The form posted when the session had expired, offered again (with a fresh CSRF token)."""
-    from backend.models import ConsoleSession
-
     row = session.get(ConsoleSession, console.session_id)
     stash = dict(row.stash) if row is not None else {}
     path, form = safe_next(str(stash.get("path", ""))), stash.get("form") or {}

@@ -17,7 +17,8 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from markupsafe import Markup, escape
+from markupsafe import Markup
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -185,8 +186,6 @@ def _load(request: Request, session: Session, form: dict[str, str]) -> Console:
             raise CsrfRefused()
     console = Console(request, session, staff, community, csrf, session_id)
     if permissions.profile_of(staff) is permissions.Profile.ADMIN:
-        from sqlalchemy import select
-
         console.communities = list(session.scalars(select(Community).order_by(Community.code)))
     request.state.console = console
     return console
@@ -206,7 +205,3 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     context.setdefault("poll_seconds", request.app.state.settings.console_poll_seconds)
     return templates.TemplateResponse(request, name, context, status_code=status_code,
                                       headers={"Cache-Control": "no-store"})
-
-
-def esc(text: str) -> Markup:
-    return escape(text)

@@ -20,7 +20,7 @@ from backend.errors import Forbidden
 from backend.services import permissions
 from backend.services.audit import record
 from backend.services.permissions import Perm
-from backend.services.roster_import import ImportReport, import_residents, import_staff
+from backend.services.roster_import import ImportReport, RowError, import_residents, import_staff
 from backend.services.roster_tables import TableError
 from bot.console.deps import Console, ConsoleDep, render
 
@@ -85,8 +85,6 @@ def _run(console: Console, kind: str, path: Path, *, dry_run: bool) -> Any:
         pass
     except TableError as exc:
         report = ImportReport(kind)
-        from backend.services.roster_import import RowError
-
         report.errors.append(RowError(getattr(exc, "line", 1), str(exc)))
     assert report is not None
     return report
