@@ -14,6 +14,7 @@ from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from backend.clock import Clock
+from backend.domain import Kind
 from backend.models import Building, Staff, Ticket, TicketCategory
 from backend.services import permissions
 from backend.services.permissions import Perm, Scope
@@ -48,6 +49,8 @@ def visible(staff: Staff, community_id: int) -> Any:
         conds += [Ticket.owner_id == staff.id, Ticket.assignee_id == staff.id]
     if Scope.OWN_DEPARTMENT in granted:
         conds.append(Ticket.department == staff.department)
+        if staff.department in permissions.EMERGENCY_DEPARTMENTS:  # an emergency pages them whatever its department
+            conds.append(Ticket.kind == Kind.EMERGENCY.value)
     if Scope.OWN_BUILDINGS in granted:
         conds.append(Ticket.building_id.in_(select(Building.id).where(Building.steward_id == staff.id)))
     return (Ticket.community_id == community_id) & or_(*conds) if conds else false()

@@ -53,3 +53,15 @@ def test_pages(console, people, session_factory, clock, settings):
     assert len(numbers(first.text)) == PAGE and 'id="next"' in first.text
     second = console.get("/console/tickets?page=2")
     assert numbers(second.text) == set(made[:2]) and 'id="prev"' in second.text
+
+
+def test_an_emergency_is_on_the_guards_board(app, people, session_factory, clock, settings):
+    from fastapi.testclient import TestClient
+
+    fire = _report(session_factory, clock, settings, people.a, Kind.EMERGENCY, "地下车库冒烟", "emergency")
+    leak = _report(session_factory, clock, settings, people.a, Kind.REPAIR, "水管漏水", "plumbing")
+    with TestClient(app) as guard:
+        sign_in(guard, "a-guard")
+        assert numbers(guard.get("/console/tickets").text) == {fire}  # engineering's, but it pages security
+        assert guard.get(f"/console/tickets/{leak}").status_code == 404
+        assert 'id="accept"' in guard.get(f"/console/tickets/{fire}").text
