@@ -99,6 +99,13 @@ MESSAGES: dict[str, Entry] = {
         "居民反馈工单 #{number} 未解决，已重新打开：{note}",
         "The resident reports ticket #{number} is not fixed; it is reopened: {note}",
     ),
+    "ticket.reopened_by_staff": (
+        "工单 #{number} 已由 {who} 重新打开：{note}", "Ticket #{number} was reopened by {who}: {note}",
+    ),
+    "ticket.reopened_for_you": (
+        "您的工单 #{number} 已重新打开，我们会继续处理。{note}",
+        "Your ticket #{number} was reopened; we are working on it again. {note}",
+    ),
     "ticket.rated": (
         "工单 #{number} 获得评价 {rating} 分。{comment}", "Ticket #{number} was rated {rating}/5. {comment}",
     ),

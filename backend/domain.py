@@ -37,6 +37,7 @@ class Department(StrEnum):
 
 
 class Role(StrEnum):
+    ADMIN = "admin"  # company admin: every community of the company (the console's cross-community view)
     MANAGER = "manager"  # project manager
     SUPERVISOR = "supervisor"
     AGENT = "agent"

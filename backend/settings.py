@@ -72,6 +72,14 @@ class Settings(BaseSettings):
     media_dir: Path = Path("./var/media")
     disclosure_day: int = Field(5, ge=0, le=28)  # publish last month's shared-income disclosure from this day; 0: never
 
+    # Office console (/console)
+    public_url: str = ""  # how staff reach this server, for links in chat and the CLI; "" = http://HOST:PORT
+    console_session_idle_minutes: int = Field(default=480, ge=1)  # signed out after this long without a request
+    console_lockout_failures: int = Field(default=5, ge=1)  # wrong passwords in a row before a lock-out
+    console_lockout_minutes: int = Field(default=15, ge=1)
+    console_poll_seconds: float = Field(default=5.0, gt=0)  # how often the tickets board refreshes itself
+    console_max_upload_mb: float = Field(default=10.0, gt=0)  # larger import files are refused
+
     # Web chat and background work (used by bot/)
     run_worker_in_app: bool = True  # the web process also sweeps deadlines and delivers the outbox
     webchat_poll_seconds: float = 1.5  # how often the /chat page asks for pushed messages
@@ -98,6 +106,10 @@ class Settings(BaseSettings):
                 # Plain-mode signatures do not cover the body: a captured one could carry another message.
                 raise ValueError("GUANJIA_WECHAT_ENCODING_AES_KEY must be set in production (WeChat safe mode)")
         return self
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
 
     @property
     def is_sqlite(self) -> bool:

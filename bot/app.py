@@ -24,6 +24,7 @@ from backend.clock import Clock, SystemClock
 from backend.db import make_engine, make_session_factory
 from backend.settings import Settings, get_settings
 from bot import log_safety
+from bot.console import mount as mount_console
 from bot.telegram.webhook import mount as mount_telegram
 from bot.webchat import mount as mount_webchat
 from bot.wechat.routes import mount as mount_wechat
@@ -209,7 +210,9 @@ def create_app(
     app.state.get_conversation = _conversation_getter(app)
     app.state.readiness = Readiness(())  # nothing to wait for unless the lifespan preloads
 
-    app.add_middleware(BodyLimitMiddleware)
+    # Console uploads: twice the file limit, so a file just over it reaches the page that says why it is refused.
+    upload = int(settings.console_max_upload_mb * 2 * 1024 * 1024)
+    app.add_middleware(BodyLimitMiddleware, larger={"/console/imports/": upload})
     app.add_middleware(InFlightLimitMiddleware)  # outermost: waiting requests hold no thread
     install_error_handlers(app)
 
@@ -232,11 +235,12 @@ def create_app(
         return JSONResponse({"status": "ok", "database": "ok"})
 
     # Channels, each a router of its own: /api/webchat (web chat API), /telegram and /wechat (webhooks),
-    # later /console (office console). Routes are matched in order, the busiest first: the web chat's
+    # /console (office console). Routes are matched in order, the busiest first: the web chat's
     # messages before the REST API, whose /api prefix would otherwise be searched route by route.
     mount_webchat(app)  # /chat, /api/webchat, /media
     mount_telegram(app)  # /telegram/webhook (when GUANJIA_TELEGRAM_TOKEN is set)
     mount_wechat(app)  # /wechat/mp (official account), /wechat/work (WeCom)
     app.include_router(api_router, prefix="/api")
+    mount_console(app)  # /console (office console)
     _mount_nlu(app, app.state.get_nlu)
     return app

@@ -4,6 +4,7 @@ from backend.models.base import Base
 from backend.models.billing import Bill, FeeRate, Payment
 from backend.models.channel import ChannelMessage, ChannelQuota, ChannelToken, GroupChat, ProcessedUpdate
 from backend.models.community import Building, Community, Household, HouseholdPhone, Unit
+from backend.models.console import AuditEntry, ConsoleSession
 from backend.models.counter import Counter
 from backend.models.dialogue import DialogueState
 from backend.models.disclosure import SharedIncomeLine
@@ -24,6 +25,7 @@ __all__ = [
     "ApiToken",
     "ArrearsReminder",
     "Attachment",
+    "AuditEntry",
     "Base",
     "Bill",
     "BindRequest",
@@ -34,6 +36,7 @@ __all__ = [
     "ChatIdentity",
     "Community",
     "CommunityEvent",
+    "ConsoleSession",
     "Counter",
     "Delivery",
     "DialogueState",

@@ -40,6 +40,11 @@ class Staff(Base):
     on_duty: Mapped[bool] = mapped_column(default=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    # Console sign-in (backend.services.console_auth): scrypt hash, "" = no password set yet.
+    password_hash: Mapped[str] = mapped_column(String(200), default="")
+    password_set_at: Mapped[datetime | None]
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
 
 
 class ChatIdentity(Base):
@@ -78,7 +83,7 @@ class ApiToken(Base):
 
 
 class InviteCode(Base):
-    """One-time code a staff member sends to the bot as /bind CODE."""
+    """One-time code: sent to the bot as /bind CODE, or in a console link to set a password (or, demo, sign in)."""
 
     __tablename__ = "invite_code"
 
@@ -86,6 +91,7 @@ class InviteCode(Base):
     community_id: Mapped[int] = community_fk()
     staff_id: Mapped[int] = mapped_column(BigId, ForeignKey("staff.id", ondelete="CASCADE"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(10), default="bind")  # bind | password | signin (demo)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     created_at: Mapped[datetime]

@@ -25,6 +25,7 @@ class TicketCategory(Base):
     respond_minutes: Mapped[int]
     resolve_minutes: Mapped[int]
     satisfaction_area: Mapped[str] = mapped_column(String(20))  # safety | environment | community
+    version: Mapped[int] = mapped_column(default=1)  # optimistic concurrency of console edits
 
 
 class Ticket(Base):

@@ -36,8 +36,11 @@ def hash_code(code: str) -> str:
     return hashlib.sha256(normalize_code(code).encode()).hexdigest()
 
 
-def create_invite(session: Session, staff: Staff, clock: Clock, settings: Settings) -> str:
-    """Make a one-time code for `staff`, valid settings.invite_code_ttl_hours; only its hash is stored."""
+def create_invite(session: Session, staff: Staff, clock: Clock, settings: Settings, purpose: str = "bind") -> str:
+    """Make a one-time code for `staff`, valid settings.invite_code_ttl_hours; only its hash is stored.
+
+    `purpose`: bind (a chat account, /bind CODE), password (the console's set-password link) or signin
+    (the demo's sign-in link); a code is redeemed only for its own purpose."""
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     now = clock.now()
     session.add(
@@ -45,6 +48,7 @@ def create_invite(session: Session, staff: Staff, clock: Clock, settings: Settin
             community_id=staff.community_id,
             staff_id=staff.id,
             code_hash=hash_code(code),
+            purpose=purpose,
             expires_at=now + timedelta(hours=settings.invite_code_ttl_hours),
             created_at=now,
         )
@@ -53,31 +57,47 @@ def create_invite(session: Session, staff: Staff, clock: Clock, settings: Settin
     return code
 
 
-def redeem_invite(
-    session: Session, code: str, channel: str, external_id: str, clock: Clock, display_name: str = ""
-) -> Staff:
-    """Use the code once: the chat account (channel, external_id) becomes the staff member's identity."""
+def peek_code(session: Session, code: str, clock: Clock, purpose: str) -> Staff:
+    """The staff member a code (still usable, for `purpose`) belongs to, without using it."""
+    return _check_code(session, code, clock, purpose)[0]
+
+
+def _check_code(session: Session, code: str, clock: Clock, purpose: str) -> tuple[Staff, InviteCode]:
     digest = hash_code(code)
     invite = session.scalar(select(InviteCode).where(InviteCode.code_hash == digest))
-    if invite is None or not hmac.compare_digest(invite.code_hash, digest):
+    if invite is None or not hmac.compare_digest(invite.code_hash, digest) or invite.purpose != purpose:
         raise InviteError("unknown", "unknown invite code")
-    now = clock.now()
     if invite.used_at is not None:
         raise InviteError("used", "invite code already used")
-    if invite.expires_at <= now:
+    if invite.expires_at <= clock.now():
         raise InviteError("expired", "invite code expired")
     staff = session.get(Staff, invite.staff_id)
     if staff is None or not staff.active:
         raise InviteError("unknown", "invite code belongs to no active staff member")
+    return staff, invite
+
+
+def claim_code(session: Session, code: str, clock: Clock, purpose: str) -> tuple[Staff, InviteCode]:
+    """Use a one-time code for `purpose`: the staff member it was made for, or InviteError."""
+    staff, invite = _check_code(session, code, clock, purpose)
     # Claim atomically: of two simultaneous redeems only one sees the code unused.
     claimed = session.execute(
         update(InviteCode)
         .where(InviteCode.id == invite.id, InviteCode.used_at.is_(None))
-        .values(used_at=now)
+        .values(used_at=clock.now())
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:
         raise InviteError("used", "invite code already used")
+    return staff, invite
+
+
+def redeem_invite(
+    session: Session, code: str, channel: str, external_id: str, clock: Clock, display_name: str = ""
+) -> Staff:
+    """Use the code once: the chat account (channel, external_id) becomes the staff member's identity."""
+    staff, invite = claim_code(session, code, clock, "bind")
+    now = clock.now()
 
     identity = session.scalar(
         select(ChatIdentity).where(
@@ -99,3 +119,8 @@ def redeem_invite(
     session.flush()
     session.refresh(invite)
     return staff
+
+
+def password_url(settings: Settings, code: str) -> str:
+    """The console page where the code's staff member sets their password."""
+    return f"{settings.base_url}/console/password?code={code}"

@@ -10,7 +10,8 @@ target when one of them covers it:
 - `unheld_own_department`: own department, and nobody owns or holds the ticket yet;
 - `community`: anywhere in the staff member's community.
 
-Nothing ever reaches across communities. The REST API (backend/api), the chat buttons and commands
+Nothing ever reaches across communities, except the company admin (role `admin`), whose `community`
+scope covers every community. The REST API (backend/api), the chat buttons and commands
 (through the services) and the staff cards ask here; the operator's admin token is allowed everything
 by the API before it gets here.
 """
@@ -30,6 +31,7 @@ from backend.models import BindRequest, Building, Household, Staff, Ticket
 
 
 class Profile(StrEnum):
+    ADMIN = "admin"  # company admin: everything, in every community
     MANAGER = "manager"  # project manager
     CS_LEAD = "cs_lead"  # customer-service supervisor
     CS = "cs"  # customer service (stewards)
@@ -61,6 +63,11 @@ class Perm(StrEnum):
     EVENT_MANAGE = "event.manage"  # create, edit, cancel events (pushes invitations), attendee lists
     EVENT_CHECKIN = "event.checkin"  # check residents in at an event's door by code or QR
     BILLING_WRITE = "billing.write"  # enter and import bills and payments (stops arrears reminders)
+    # The office console (bot/console)
+    TICKETS_BOARD = "console.tickets"  # the tickets board: which tickets one sees there
+    CATEGORY_EDIT = "category.edit"  # ticket categories: deadlines and departments
+    DUTY_SET = "staff.duty"  # put a staff member on or off duty
+    AUDIT_SEE = "audit.see"  # the audit trail of office-data edits
 
 
 C, OT, OB, OD, UD = (Scope.COMMUNITY, Scope.OWN_TICKET, Scope.OWN_BUILDINGS, Scope.OWN_DEPARTMENT,
@@ -90,7 +97,14 @@ MATRIX: dict[Perm, dict[Profile, frozenset[Scope]]] = {
     Perm.EVENT_CHECKIN: {M: frozenset({C}), CL: frozenset({C}), CS: frozenset({C}), LD: frozenset({OD}),
                          AG: frozenset({OD})},
     Perm.BILLING_WRITE: {M: frozenset({C}), CL: frozenset({C}), LD: frozenset({OD})},  # target: the office's books
+    Perm.TICKETS_BOARD: {M: frozenset({C}), CL: frozenset({C}), CS: frozenset({OT, OB, OD}),
+                         LD: frozenset({OT, OD}), AG: frozenset({OT, OD})},
+    Perm.CATEGORY_EDIT: {M: frozenset({C}), CL: frozenset({C})},
+    Perm.DUTY_SET: {M: frozenset({C}), CL: frozenset({C}), LD: frozenset({OD})},  # target: the staff member
+    Perm.AUDIT_SEE: {M: frozenset({C}), CL: frozenset({C})},
 }
+for _row in MATRIX.values():  # the company admin: everything, everywhere
+    _row[Profile.ADMIN] = frozenset({C})
 
 # An emergency pages security and engineering besides its own department: each of them may take it.
 EMERGENCY_DEPARTMENTS = frozenset({Department.SECURITY.value, Department.ENGINEERING.value})
@@ -108,6 +122,8 @@ class Target:
 
 
 def profile_of(staff: Staff) -> Profile:
+    if staff.role == Role.ADMIN:
+        return Profile.ADMIN
     if staff.role == Role.MANAGER:
         return Profile.MANAGER
     if staff.department == Department.CUSTOMER_SERVICE:
@@ -134,7 +150,9 @@ def covers(scope: Scope, staff: Staff, target: Target) -> bool:
 
 
 def allowed(staff: Staff | None, perm: Perm, target: Target) -> bool:
-    if staff is None or not staff.active or staff.community_id != target.community_id:
+    if staff is None or not staff.active:
+        return False
+    if staff.community_id != target.community_id and profile_of(staff) is not Profile.ADMIN:
         return False
     return any(covers(scope, staff, target) for scope in scopes(staff, perm))
 
@@ -179,6 +197,11 @@ def event_door(community_id: int) -> Target:
 def books(community_id: int) -> Target:
     """Bills and payments: the management office's books."""
     return Target(community_id, frozenset({Department.MANAGEMENT.value}))
+
+
+def of_staff(member: Staff) -> Target:
+    """A staff member as the target (duty): their department's."""
+    return Target(member.community_id, frozenset({member.department}))
 
 
 def gate(community_id: int) -> Target:

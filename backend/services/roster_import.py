@@ -50,6 +50,7 @@ RELATIONS = {
 }
 # Checked in order: the first keyword found in the cell decides ("客服主管" is a supervisor).
 ROLE_KEYWORDS: tuple[tuple[Role, tuple[str, ...]], ...] = (
+    (Role.ADMIN, ("公司管理员", "总部管理员", "company admin")),  # every community (the console's company view)
     (Role.MANAGER, ("经理", "项目负责人")),
     (Role.SUPERVISOR, ("主管", "领班", "队长", "组长")),
     (Role.AGENT, ("员工", "专员", "客服", "管家", "保安", "秩序员", "门岗", "维修", "技工", "电工", "水电工",

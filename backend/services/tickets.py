@@ -334,9 +334,15 @@ class TicketService:
         return ticket
 
     def reopen(self, actor: Actor, ticket_id: int, note: str = "") -> Ticket:
-        """The resident says it is not fixed: back to work, with a fresh resolution deadline."""
-        self._require_resident(actor)
-        ticket = self._movable(actor, ticket_id, Action.REOPEN)
+        """The resident says it is not fixed (or staff who may handle it reopen it, e.g. from the console):
+        back to work, with a fresh resolution deadline."""
+        if actor.type == "staff":
+            staff = self._require_staff(actor)
+            ticket = self._movable(actor, ticket_id, Action.REOPEN)
+            self._require_handler(staff, ticket)
+        else:
+            self._require_resident(actor)
+            ticket = self._movable(actor, ticket_id, Action.REOPEN)
         before = ticket.status
         now = self.clock.now()
         ticket.status, ticket.is_open = Status.REOPENED, True
@@ -348,7 +354,12 @@ class TicketService:
         self._touch(ticket, now)
         self._event(ticket, actor, Action.REOPEN, before, ticket.status, note)
         params = self._params(ticket, note=_clip(note, MAX_NOTE) or "—")
-        self._tell_staff(ticket, "ticket.reopened", params)
+        if actor.type == "staff":
+            params["who"] = staff_label(actor.staff)
+            self._tell_staff(ticket, "ticket.reopened_by_staff", params)
+            self._tell_resident(ticket, "ticket.reopened_for_you", params)
+        else:
+            self._tell_staff(ticket, "ticket.reopened", params)
         return ticket
 
     def rate(self, actor: Actor, ticket_id: int, score: int, comment: str = "") -> Ticket:

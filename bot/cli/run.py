@@ -38,6 +38,7 @@ def demo(
     with transaction(make_session_factory(engine)) as session:
         community = seed_demo(session, settings, SystemClock())
         typer.echo(f"demo community {community.name} ({community.code}) ready in {settings.database_url}")
+        signin = _demo_signin_link(session, community.id, settings, host, port)
     engine.dispose()
     # Here, once, rather than in the server: the first run trains the builtin model (about 10 s) into the cache.
     started = time.perf_counter()
@@ -46,8 +47,28 @@ def demo(
     base = f"http://{host or settings.host}:{port or settings.port}"
     typer.echo(f"web chat:  {base}/chat   (demo: switch between residents and staff at the top)")
     typer.echo(f"API docs:  {base}/docs")
+    if signin:
+        typer.echo(f"console:   {signin}   (one-time link, signed in as manager; demo mode only)")
     if serve_after:
         _serve(host, port, nlu=nlu)
+
+
+def _demo_signin_link(session: object, community_id: int, settings: object, host: str | None,
+                      port: int | None) -> str:
+    """A one-time link that opens the console signed in as `manager` (refused unless GUANJIA_DEMO_MODE)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from backend.models import Staff
+    from backend.services.invites import create_invite
+    from backend.settings import Settings
+
+    assert isinstance(session, Session) and isinstance(settings, Settings)
+    manager = session.scalar(select(Staff).where(Staff.community_id == community_id, Staff.login == "manager"))
+    if manager is None:
+        return ""
+    code = create_invite(session, manager, SystemClock(), settings, purpose="signin")
+    return f"http://{host or settings.host}:{port or settings.port}/console/enter?code={code}"
 
 
 def serve(host: str | None = HOST_OPTION, port: int | None = PORT_OPTION) -> None:

@@ -1,0 +1,208 @@
+"""The console in a real headless Chromium against a real uvicorn (demo community, temp SQLite, worker on).
+
+The manager's password is set with `guanjia staff password manager` (stdin). In the browser: a wrong
+password is refused, then the manager signs in; the board is filtered; a resident reports a leak in the
+web chat in another tab and the ticket appears on the board without a reload; the manager accepts it;
+edits the plumbing deadline and the next reported ticket carries it; imports a roster with an error, then
+a good one. Screenshots of every page go to var/artefacts/console/. Skipped only where Chromium is missing
+and CI is not set.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.bot.test_browser_chat import CHROME_FLAGS, CHROMEDRIVER, CHROMIUM, HAVE_BROWSER, REPO, WAIT, Tab
+from tests.processes import free_port, wait_healthy
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not HAVE_BROWSER and not os.environ.get("CI"),
+                       reason="chromium and chromium-driver are not installed (scripts/test installs them)"),
+]
+SHOTS = REPO / "var" / "artefacts" / "console"
+PASSWORD = "demo-manager-pw"
+
+
+@pytest.fixture
+def server(tmp_path: Path):  # type: ignore[no-untyped-def]
+    env = {**os.environ, "GUANJIA_DATABASE_URL": f"sqlite:///{tmp_path / 'console.db'}",
+           "GUANJIA_NLU_CACHE_DIR": str(REPO / "var" / "nlu-cache"), "GUANJIA_MEDIA_DIR": str(tmp_path / "media"),
+           "GUANJIA_DEMO_MODE": "true", "GUANJIA_RUN_WORKER_IN_APP": "true", "GUANJIA_WEBCHAT_POLL_SECONDS": "0.5",
+           "GUANJIA_CONSOLE_POLL_SECONDS": "1", "GUANJIA_SECRET_KEY": "browser-test-secret",
+           "PYTHONPATH": str(REPO)}
+    seeded = subprocess.run([sys.executable, "-m", "bot.cli.main", "demo", "--no-serve"], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)
+    assert seeded.returncode == 0, seeded.stderr
+    enter = next(word for word in seeded.stdout.split() if "/console/enter?code=" in word)  # the demo's link
+    done = subprocess.run([sys.executable, "-m", "bot.cli.main", "staff", "password", "manager"], env=env,
+                          cwd=tmp_path, input=PASSWORD + "\n", capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "bot.app:create_app", "--factory", "--host", "127.0.0.1",
+                             "--port", str(port), "--log-level", "warning"], env=env, cwd=tmp_path)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base, proc, timeout=60)
+        yield base, tmp_path, enter.split("/console/", 1)[1]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+@pytest.fixture
+def browser(tmp_path: Path):  # type: ignore[no-untyped-def]
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROME_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path / 'chrome-profile'}")
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def wait(what, timeout: float = WAIT):  # type: ignore[no-untyped-def]
+    """What `what` returns once truthy; elements replaced meanwhile (a page loading, htmx swapping the
+    board's rows) are looked up again."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            found = what()
+        except (StaleElementReferenceException, NoSuchElementException):
+            found = None
+        if found:
+            return found
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+def shot(driver, name: str) -> None:  # type: ignore[no-untyped-def]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(SHOTS / f"{name}.png"))
+
+
+def test_console_in_a_browser(server, browser):
+    base, tmp, demo_link = server
+    by = "css selector"
+    browser.get(f"{base}/console/tickets")
+    assert "/console/login" in browser.current_url
+    shot(browser, "01-login")
+    browser.find_element(by, "input[name=login]").send_keys("manager")
+    browser.find_element(by, "input[name=password]").send_keys("wrong-password")
+    browser.find_element(by, "#sign-in").click()
+    assert "账号或密码不正确" in wait(lambda: browser.find_element(by, "#error").text)
+    browser.find_element(by, "input[name=password]").send_keys(PASSWORD)
+    browser.find_element(by, "#sign-in").click()
+    wait(lambda: browser.current_url.endswith("/console/tickets"))
+    assert "manager" in browser.find_element(by, "#who").text
+    shot(browser, "02-tickets")
+    console = Tab(browser, browser.current_window_handle)
+
+    # filter: open plumbing tickets in building 3 (none yet)
+    browser.get(f"{base}/console/tickets?status=open&category=plumbing&building=3")
+    assert "没有符合条件的工单" in browser.find_element(by, "#rows").text
+    pages_loaded = browser.execute_script("return performance.timeOrigin")
+
+    # a resident reports a leak in the web chat, in another tab
+    browser.switch_to.new_window("tab")
+    browser.get(f"{base}/chat")
+    resident = Tab(browser, browser.current_window_handle)
+    resident.become_new_visitor()
+    resident.say("你好", "欢迎使用和谐家园")
+    resident.say("绑定房屋", "楼栋")
+    resident.say("三号楼二单元1502", "手机号")
+    resident.say("13900321502", "绑定成功")
+    resident.say("厨房水管漏水了", "工单号")
+
+    console.focus()  # the row appears without a reload
+    number = wait(lambda: next((r.get_attribute("data-number") for r in browser.find_elements(by, "#rows tr.ticket")
+                                if "漏水" in r.text), None))
+    assert browser.execute_script("return performance.timeOrigin") == pages_loaded
+    shot(browser, "03-tickets-live")
+    browser.find_element(by, "input[name=q]").send_keys("水管")
+    browser.find_element(by, "#apply").click()
+    wait(lambda: "q=" in browser.current_url and browser.find_elements(by, f'#rows tr[data-number="{number}"]'))
+    browser.get(f"{base}/console/tickets/{number}")
+    wait(lambda: browser.find_elements(by, "#accept")).__getitem__(0).click()
+    wait(lambda: browser.find_elements(by, "#done"))
+    assert "已受理" in browser.find_element(by, "#status").text
+    assert "接单" in browser.find_element(by, "#done").text
+    assert "****" in browser.find_element(by, "#phone").text
+    browser.find_element(by, "#reveal").click()
+    wait(lambda: not browser.find_elements(by, "#reveal"))
+    wait(lambda: browser.find_element(by, "#phone").text == "13900321502")
+    shot(browser, "04-ticket")
+    resident.wait_for(lambda: any("已受理" in t for t in resident.pushed_texts()))
+
+    # the plumbing deadline: 24 h -> 5 h; the next plumbing ticket is due 5 h after it was made
+    console.focus()
+    browser.get(f"{base}/console/categories")
+    row = browser.find_element(by, 'tr[data-code="plumbing"]')
+    field = row.find_element(by, "input[name=resolve_minutes]")
+    field.clear()
+    field.send_keys("300")
+    row.find_element(by, "button.save").click()
+    wait(lambda: browser.find_elements(by, "#saved"))
+    assert "resolve_minutes: 1440 → 300" in browser.find_element(by, "#audit").text
+    shot(browser, "05-categories")
+    resident.say("卫生间下水道堵了", "工单号")
+    console.focus()
+    browser.get(f"{base}/console/tickets?category=plumbing")
+    newest = wait(lambda: next((r.get_attribute("data-number") for r in browser.find_elements(by, "#rows tr.ticket")
+                                if "下水道" in r.text), None))
+    browser.get(f"{base}/console/tickets/{newest}")
+    created = browser.find_element(by, "#history td").text  # "MM-DD HH:MM" of the creation
+    due = browser.find_element(by, "#resolve-due").text
+    hours = (int(due[-5:-3]) - int(created[-5:-3])) % 24
+    assert hours in (4, 5), (created, due)  # 300 minutes (a minute boundary may fall between)
+
+    # a roster with an error, then a good one
+    bad = tmp / "roster.csv"
+    bad.write_text("楼栋,单元,房号,面积,姓名,电话\n7,1,0101,98,张三,13900000001\n7,1,0102,abc,李四,13900000002\n",
+                   encoding="utf-8")
+    browser.get(f"{base}/console/imports")
+    browser.find_element(by, "input[type=file]").send_keys(str(bad))
+    browser.find_element(by, "#preview-button").click()
+    errors = wait(lambda: browser.find_elements(by, "#errors"))[0]  # a fresh page: the element is new
+    assert "line 3" in errors.text
+    shot(browser, "06-import-error")
+    good = tmp / "roster-good.csv"
+    good.write_text(bad.read_text(encoding="utf-8").replace("abc", "126"), encoding="utf-8")
+    browser.find_element(by, "input[type=file]").send_keys(str(good))
+    browser.find_element(by, "#preview-button").click()
+    wait(lambda: browser.find_elements(by, "#confirm"))[0].click()
+    wait(lambda: browser.find_elements(by, "#done"))
+    assert "已导入" in browser.find_element(by, "#done").text
+    shot(browser, "07-import-done")
+
+    for page in ("bindings", "faq", "staff", "gate"):
+        browser.get(f"{base}/console/{page}")
+        assert browser.find_elements(by, "main h1")
+        shot(browser, f"08-{page}")
+    browser.get(f"{base}/console/audit")
+    assert "phone.reveal" in browser.find_element(by, "#audit").text
+    shot(browser, "08-audit")
+    browser.set_window_size(1280, 900)
+    browser.get(f"{base}/console/tickets")
+    shot(browser, "09-tickets-desktop")
+
+    # signed out, the demo's one-time link opens the console as the manager (once)
+    browser.find_element(by, "header form button").click()
+    wait(lambda: "/console/login" in browser.current_url)
+    browser.get(f"{base}/console/{demo_link}")
+    wait(lambda: browser.current_url.endswith("/console/tickets"))
+    assert "manager" in browser.find_element(by, "#who").text
