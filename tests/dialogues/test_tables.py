@@ -201,7 +201,7 @@ class Run:
             seen += self.new_pushes(alias)
             if re.search(want, texts(seen), re.S):
                 break
-            self.world.worker.run_once()
+            self.world.settle()
         else:
             raise Failed(f"no push /{want}/ for {alias}; got {short(texts(seen))!r}")
         m = re.search(want, texts(seen), re.S)

@@ -44,8 +44,14 @@ class DialogueWorld:
         r = self.http.post("/api/webchat/messages", json=body)
         assert r.status_code == 200, f"POST {body!r}: HTTP {r.status_code} {r.text[:300]}"
         replies = r.json()["replies"]
-        self.worker.run_once()  # pushes reach the inboxes before the next turn
+        self.settle()  # pushes reach the inboxes before the next turn
         return replies
+
+    def settle(self, rounds: int = 10) -> None:
+        """Run the worker until a round delivers nothing (periodic reminders may fill a round's batch)."""
+        for _ in range(rounds):
+            if not self.worker.run_once()[1]:
+                return
 
     def pushed(self, user: str, after: int) -> tuple[list[dict], int]:
         r = self.http.get("/api/webchat/messages", params={"user": user, "after": str(after)})
