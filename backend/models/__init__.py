@@ -6,6 +6,7 @@ from backend.models.channel import ChannelMessage, ChannelQuota, ChannelToken, G
 from backend.models.community import Building, Community, Household, HouseholdPhone, Unit
 from backend.models.counter import Counter
 from backend.models.dialogue import DialogueState
+from backend.models.kpi import KpiDigest
 from backend.models.notice import Notice, NoticeDelivery, NoticeMute
 from backend.models.outbox import Delivery, Notification
 from backend.models.people import ApiToken, ChatIdentity, InviteCode, Resident, Staff
@@ -35,6 +36,7 @@ __all__ = [
     "Household",
     "HouseholdPhone",
     "InviteCode",
+    "KpiDigest",
     "Notice",
     "NoticeDelivery",
     "NoticeMute",

@@ -56,6 +56,7 @@ class Perm(StrEnum):
     STAFF_MANAGE = "staff.manage"  # staff records and other people's API tokens
     COMMUNITY_EDIT = "community.edit"  # the community's settings
     VISITOR_CHECK = "visitor.check"  # verify a visitor's gate code, see today's expected visitors
+    KPI_VIEW = "kpi.view"  # the KPI dashboard, its XLSX export and the weekly digest's figures
 
 
 C, OT, OB, OD, UD = (Scope.COMMUNITY, Scope.OWN_TICKET, Scope.OWN_BUILDINGS, Scope.OWN_DEPARTMENT,
@@ -77,6 +78,7 @@ MATRIX: dict[Perm, dict[Profile, frozenset[Scope]]] = {
     Perm.STAFF_MANAGE: {M: frozenset({C})},
     Perm.COMMUNITY_EDIT: {M: frozenset({C})},
     Perm.VISITOR_CHECK: {M: frozenset({C}), LD: frozenset({OD}), AG: frozenset({OD})},  # target: the gate (security)
+    Perm.KPI_VIEW: {M: frozenset({C}), CL: frozenset({C})},  # the whole community's figures
 }
 
 # An emergency pages security and engineering besides its own department: each of them may take it.
