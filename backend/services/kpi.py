@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -307,7 +308,7 @@ def _bucket_case(minutes: ColumnElement[float], edges: tuple[int, ...], present:
 
 def _labels(edges: tuple[int, ...], unit: int, suffix: str) -> list[str]:
     names = [f"≤{edges[0] // unit}{suffix}"]
-    names += [f"{a // unit}–{b // unit}{suffix}" for a, b in zip(edges, edges[1:], strict=False)]
+    names += [f"{a // unit}–{b // unit}{suffix}" for a, b in pairwise(edges)]
     return [*names, f">{edges[-1] // unit}{suffix}"]
 
 
