@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from backend.api.routes import buildings, communities, faq, households, residents, satisfaction, staff, tickets
+from backend.api.routes import buildings, communities, faq, households, kpi, residents, satisfaction, staff, tickets
 
 api_router = APIRouter()
-for _module in (communities, buildings, households, residents, staff, tickets, faq, satisfaction):
+for _module in (communities, buildings, households, residents, staff, tickets, faq, satisfaction, kpi):
     api_router.include_router(_module.router)
 
 __all__ = ["api_router"]

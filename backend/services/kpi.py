@@ -30,7 +30,9 @@ from sqlalchemy import ColumnElement, and_, case, func, literal_column, or_, sel
 from sqlalchemy.orm import Session
 
 from backend.domain import SATISFACTION_TARGETS, Kind, SatisfactionArea, Status
+from backend.errors import Invalid, NotFound
 from backend.models import Building, Community, Staff, Ticket, TicketCategory
+from backend.services import kpi_texts, permissions  # noqa: F401  (registers the texts the errors name)
 from backend.services.satisfaction import SATISFIED
 from backend.settings import Settings
 
@@ -55,9 +57,9 @@ class Period:
     @classmethod
     def of(cls, first: date, last: date, tz: str) -> Period:
         if last < first:
-            raise ValueError("kpi.period_reversed")
+            raise Invalid("", key="kpi.period_reversed")
         if (last - first).days >= MAX_DAYS:
-            raise ValueError("kpi.period_too_long")
+            raise Invalid("", key="kpi.period_too_long")
         return cls(first, last, _utc(first, tz), _utc(last + timedelta(days=1), tz), tz)
 
     @classmethod
@@ -452,3 +454,22 @@ def dashboard(session: Session, community_ids: list[int], period: Period, now: d
         categories=categories, now=Now(int(n_open), int(n_overdue or 0), int(n_escalated or 0), now_tickets),
         satisfaction=satisfaction, by_category=by_category, by_building=by_building, by_week=by_week, staff=staff,
     )
+
+
+# ---- who sees which communities ---------------------------------------------------------------
+
+
+def communities_for(session: Session, staff: Staff | None, code: str | None) -> list[int]:
+    """The communities a caller's dashboard covers. `staff` None is the operator (company admin): every
+    community, or the one named. Staff: their own, with `kpi.view` there (403 otherwise); naming another
+    community is 404, as everywhere, so its existence does not leak."""
+    if code is not None:
+        found = session.scalar(select(Community.id).where(Community.code == code))
+        if found is None or (staff is not None and staff.community_id != found):
+            raise NotFound("小区")
+    if staff is None:
+        if code is not None:
+            return [found]
+        return list(session.scalars(select(Community.id).order_by(Community.id)))
+    permissions.require(staff, permissions.Perm.KPI_VIEW, permissions.community(staff.community_id))
+    return [staff.community_id]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.models import Ticket, TicketCategory
@@ -16,7 +16,6 @@ from tests.builders import World
 
 FIRST, LAST = date(2026, 11, 2), date(2026, 11, 15)
 NOW = datetime(2026, 11, 20, 9, 0)
-_numbers: dict[int, int] = {}
 
 
 def add(session: Session, world: World, category: str, created: datetime, *, building: str = "1",
@@ -26,14 +25,15 @@ def add(session: Session, world: World, category: str, created: datetime, *, bui
     cid = world.community.id
     cat = session.scalar(select(TicketCategory).where(TicketCategory.community_id == cid,
                                                       TicketCategory.code == category))
-    _numbers[cid] = _numbers.get(cid, 0) + 1
+    session.flush()
+    number = (session.scalar(select(func.max(Ticket.number)).where(Ticket.community_id == cid)) or 0) + 1
     accepted_at = created + timedelta(minutes=accepted) if accepted is not None else None
     resolved_at = created + timedelta(minutes=resolved) if resolved is not None else None
     if status is None:
         status = "closed" if resolved_at else "accepted" if accepted_at else "new"
     staff = world.staff[owner] if owner else None
     ticket = Ticket(
-        community_id=cid, number=_numbers[cid], kind=cat.kind, category_id=cat.id, department=cat.department,
+        community_id=cid, number=number, kind=cat.kind, category_id=cat.id, department=cat.department,
         status=status, is_open=status in ("new", "accepted", "in_progress", "reopened"),
         household_id=world.households[building].id, building_id=world.buildings[building].id,
         owner_id=staff.id if staff else None, assignee_id=staff.id if staff else None,

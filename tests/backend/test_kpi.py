@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
+from backend.errors import Invalid
 from backend.services.kpi import Period, dashboard
 from tests.backend import kpi_world
 from tests.backend.kpi_world import FIRST, LAST, NOW
@@ -33,7 +34,7 @@ def test_period_is_local_days_as_utc() -> None:
     assert Period.week_before(datetime(2026, 11, 15, 17), TZ).first == date(2026, 11, 9)  # Monday 01:00 local
     assert Period.week_before(datetime(2026, 11, 15, 15), TZ).first == date(2026, 11, 2)  # still Sunday locally
     for first, last in ((LAST, FIRST), (date(2024, 1, 1), date(2026, 1, 1))):
-        with pytest.raises(ValueError):
+        with pytest.raises(Invalid):
             Period.of(first, last, TZ)
 
 
