@@ -1,4 +1,5 @@
-"""Background work: the deadline sweeper and outbox delivery, in a thread or as `guanjia worker`."""
+"""Background work: the deadline sweeper, the weekly KPI digest and outbox delivery, in a thread or as
+`guanjia worker`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.clock import Clock
+from backend.services.kpi_digest import send_due_digests
 from backend.services.sweeper import sweep_once
 from backend.settings import Settings
 from bot import log_safety
@@ -37,6 +39,7 @@ class Worker:
     def run_once(self) -> tuple[int, int]:
         """One sweep and one delivery round: (ticket steps taken, notifications sent)."""
         steps = sweep_once(self.session_factory, self.clock, self.settings)
+        send_due_digests(self.session_factory, self.clock, self.settings)
         stats = self.dispatcher.deliver_once()
         return steps, stats.sent
 
@@ -48,6 +51,9 @@ class Worker:
                     steps = sweep_once(self.session_factory, self.clock, self.settings)
                     if steps:
                         log.info("swept: %d ticket step(s)", steps)
+                    digests = send_due_digests(self.session_factory, self.clock, self.settings)
+                    if digests:
+                        log.info("queued the weekly KPI digest for %d communit(ies)", digests)
                     next_sweep = time.monotonic() + self.settings.sweep_interval_seconds
                 stats = self.dispatcher.deliver_once()
                 if stats.sent or stats.retried or stats.unreachable:

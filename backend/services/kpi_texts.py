@@ -85,7 +85,7 @@ register({
         "当前未完成 {open} 张，超时 {overdue} 张，已升级 {escalated} 张。\n"
         "满意度：安全感 {sat_safety}（目标 95%）；环境与设施 {sat_environment}（目标 90%）；"
         "社区文化及沟通 {sat_community}（目标 90%）\n"
-        "工单最多的分类：{top_categories}\n"
+        "工单最多的分类：{top_zh}\n"
         "详情见控制台：{link}",
         "📊 {community} weekly digest ({first} to {last})\n"
         "{total} tickets, {emergencies} of them emergencies.\n"
@@ -94,7 +94,7 @@ register({
         "Open now {open}, overdue {overdue}, escalated {escalated}.\n"
         "Satisfaction: safety {sat_safety} (target 95%); environment and facilities {sat_environment} "
         "(target 90%); community life {sat_community} (target 90%)\n"
-        "Busiest categories: {top_categories}\n"
+        "Busiest categories: {top_en}\n"
         "Details in the console: {link}",
     ),
 })
