@@ -194,9 +194,9 @@ class StaffFigures:
     name: str
     community: str
     department: str
-    handled: int  # tickets of the period this person owns
+    handled: int  # tickets of the period this person holds (took on)
     resolved: int
-    open_now: int  # unfinished work they own now, whenever it came in
+    open_now: int  # open work they hold now, whenever it came in
     avg_accept_minutes: float | None
     respond: OnTime
 
@@ -423,16 +423,16 @@ def dashboard(session: Session, community_ids: list[int], period: Period, now: d
         by_week.append(Count(monday.isoformat(), monday.isoformat(), n, e))
         monday += timedelta(days=7)
 
-    # 7. Per staff member: what they own of the period, how fast they took it, and their open work now.
+    # 7. Per staff member: the period's tickets they hold (accepted), how fast they took it, and their open work now.
     accept_minutes = _minutes(dialect, Ticket.accepted_at, Ticket.created_at)
     people = session.execute(
-        select(Ticket.owner_id, func.count(), _count(Ticket.resolved_at.is_not(None)),
+        select(Ticket.assignee_id, func.count(), _count(Ticket.resolved_at.is_not(None)),
                func.avg(accept_minutes), _count(c.respond_ok), _count(c.respond_late), _count(c.respond_pending))
-        .where(in_period, Ticket.owner_id.is_not(None)).group_by(Ticket.owner_id)
+        .where(in_period, Ticket.assignee_id.is_not(None)).group_by(Ticket.assignee_id)
     ).all()
     open_now = {sid: int(n) for sid, n in session.execute(
-        select(Ticket.owner_id, func.count()).where(mine, Ticket.is_open.is_(True), Ticket.owner_id.is_not(None))
-        .group_by(Ticket.owner_id))}
+        select(Ticket.assignee_id, func.count()).where(mine, Ticket.is_open.is_(True), Ticket.assignee_id.is_not(None))
+        .group_by(Ticket.assignee_id))}
     figures = {int(r[0]): r for r in people}
     staff_rows = session.scalars(select(Staff).where(Staff.id.in_(set(figures) | set(open_now)))).all()
     staff = []
