@@ -24,6 +24,7 @@ from backend.clock import Clock, SystemClock
 from backend.db import make_engine, make_session_factory
 from backend.settings import Settings, get_settings
 from bot import log_safety
+from bot.console.dashboard import router as console_dashboard
 from bot.telegram.webhook import mount as mount_telegram
 from bot.webchat import mount as mount_webchat
 from bot.wechat.routes import mount as mount_wechat
@@ -238,5 +239,6 @@ def create_app(
     mount_telegram(app)  # /telegram/webhook (when GUANJIA_TELEGRAM_TOKEN is set)
     mount_wechat(app)  # /wechat/mp (official account), /wechat/work (WeCom)
     app.include_router(api_router, prefix="/api")
+    app.include_router(console_dashboard)  # /console/dashboard: the KPI dashboard (kpi branch)
     _mount_nlu(app, app.state.get_nlu)
     return app

@@ -9,6 +9,7 @@ DIGEST_KIND = "kpi.weekly_digest"
 register({
     "kpi.period_reversed": ("结束日期早于开始日期。", "The end date is before the start date."),
     "kpi.period_too_long": ("统计区间最长一年。", "A period may be at most a year long."),
+    "kpi.bad_date": ("日期“{value}”无效，请用 年-月-日 格式。", "“{value}” is not a date; use YYYY-MM-DD."),
     "kpi.title": ("服务计划 KPI", "Service plan KPIs"),
     "kpi.all_communities": ("全部小区", "All communities"),
     "kpi.period": ("统计区间", "Period"),
