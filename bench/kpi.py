@@ -100,6 +100,7 @@ SELECT community_id, g, kind, category_id, department,
        END,
        '', 1, created_at, created_at
 FROM shaped
+ORDER BY created_at  -- as tickets arrive: a period's rows lie together, as they do in production
 """
 
 
@@ -127,12 +128,14 @@ def seed_sqlite(session: Session, tickets: int) -> None:
         buildings.setdefault(b.community_id, []).append(b.id)
     ids = sorted(cats)
     batch = []
+    moments = sorted(now - timedelta(days=365 * rnd.random()) for _ in range(tickets))  # rows in arrival order
     for g in range(1, tickets + 1):
         cid = ids[g % len(ids)]
         cat = cats[cid][g % len(cats[cid])]
-        created = now - timedelta(days=365 * rnd.random())
+        created = moments[g - 1]
         r1, r2, r3, r4 = rnd.random(), rnd.random(), rnd.random(), rnd.random()
-        accepted = None if r4 < 0.01 else created + timedelta(minutes=cat.respond_minutes * (r1 if r1 < 0.9 else 3 * r1))
+        respond = cat.respond_minutes * (r1 if r1 < 0.9 else 3 * r1)
+        accepted = None if r4 < 0.01 else created + timedelta(minutes=respond)
         done = created + timedelta(minutes=cat.resolve_minutes * (r2 if r2 < 0.85 else 2.5 * r2) + 10)
         taken = accepted is not None and accepted <= now
         finished = taken and done <= now

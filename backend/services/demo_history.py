@@ -52,7 +52,7 @@ MIX: dict[str, int] = {
     "suggestion": 2, "inquiry": 6,
 }
 # Share of ratings 4-5 per satisfaction area, for work done on time (late work is rated lower).
-SATISFIED = {"safety": 0.97, "environment": 0.94, "community": 0.94}
+SATISFIED = {"safety": 1.0, "environment": 0.96, "community": 0.95}
 DESCRIPTIONS: dict[str, tuple[str, ...]] = {
     "plumbing": ("厨房水管漏水", "卫生间下水道堵塞", "阳台地漏返水", "热水器进水管滴水"),
     "electrical": ("楼道灯不亮", "家里跳闸了", "插座没电", "地下车库灯闪"),

@@ -434,7 +434,9 @@ def dashboard(session: Session, community_ids: list[int], period: Period, now: d
         select(Ticket.assignee_id, func.count()).where(mine, Ticket.is_open.is_(True), Ticket.assignee_id.is_not(None))
         .group_by(Ticket.assignee_id))}
     figures = {int(r[0]): r for r in people}
-    staff_rows = session.scalars(select(Staff).where(Staff.id.in_(set(figures) | set(open_now)))).all()
+    holders = set(figures) | set(open_now)
+    staff_rows = [member for member in session.scalars(select(Staff).where(Staff.community_id.in_(ids)))
+                  if member.id in holders]
     staff = []
     for member in staff_rows:
         r = figures.get(member.id)

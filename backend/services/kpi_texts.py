@@ -21,6 +21,7 @@ register({
     "kpi.late": ("超时", "Late"),
     "kpi.pending": ("未到期", "Not yet due"),
     "kpi.share": ("按时率", "On-time share"),
+    "kpi.satisfied_share": ("满意率", "Satisfied share"),
     "kpi.target": ("目标", "Target"),
     "kpi.met": ("达标", "Met"),
     "kpi.yes": ("是", "yes"),

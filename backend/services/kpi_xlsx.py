@@ -83,8 +83,8 @@ def workbook(d: Dashboard, community_label: str) -> bytes:
            [[t.community, t.number, t.category, t.building, t.status, name(f"deadline.{t.deadline}"),
              t.due_at.strftime("%Y-%m-%d %H:%M UTC"), t.escalation_level, t.owner] for t in d.now.tickets])
 
-    _percent(_sheet(book, "满意度 Satisfaction", ["kpi.area", "kpi.rated", "kpi.satisfied", "kpi.share", "kpi.target",
-                                                 "kpi.met"],
+    _percent(_sheet(book, "满意度 Satisfaction", ["kpi.area", "kpi.rated", "kpi.satisfied", "kpi.satisfied_share",
+                                                 "kpi.target", "kpi.met"],
                     [[_h(f"kpi.area.{a.area}"), a.rated, a.satisfied, a.share, a.target,
                       "—" if a.met is None else name("kpi.yes" if a.met else "kpi.no")] for a in d.satisfaction]),
              "D", "E")

@@ -80,7 +80,8 @@ def dashboard_page(request: Request, staff: StaffDep, community: TextQuery = Non
         query["community"] = community
     xlsx = "/console/dashboard/export.xlsx?" + "&".join(f"{k}={v}" for k, v in query.items())
     return templates.TemplateResponse(request, "console/dashboard.html", {
-        "staff": staff, "d": d, "data": json.loads(json.dumps(d.as_dict(), default=str)),  # plain JSON types for | tojson
+        # the figures for the charts, as plain JSON types for `| tojson`
+        "staff": staff, "d": d, "data": json.loads(json.dumps(d.as_dict(), default=str)),
         "labels": _chart_labels(), "choices": choices, "community": community or "", "error": error,
         "xlsx_url": xlsx,
     }, status_code=status)
@@ -110,7 +111,7 @@ def dashboard_asset(asset: str) -> FileResponse:
 
 def _chart_labels() -> dict[str, Any]:
     """The few words the charts draw themselves (axis and series names), Chinese first."""
-    keys = ("kpi.count", "kpi.emergencies", "kpi.total", "kpi.respond", "kpi.resolve", "kpi.share", "kpi.target",
-            "kpi.handled", "kpi.open_now", "kpi.avg_accept", "kpi.bucket_open", "kpi.area.safety",
-            "kpi.area.environment", "kpi.area.community")
+    keys = ("kpi.count", "kpi.emergencies", "kpi.total", "kpi.respond", "kpi.resolve", "kpi.share",
+            "kpi.satisfied_share", "kpi.target", "kpi.handled", "kpi.open_now", "kpi.avg_accept", "kpi.bucket_open",
+            "kpi.area.safety", "kpi.area.environment", "kpi.area.community")
     return {key.removeprefix("kpi."): f"{name(key)} {name(key, 'en')}" for key in keys}

@@ -255,3 +255,19 @@ def test_handling_held_work(role, client, session_factory, clock, settings, plac
     got = tuple(client.post(f"/api/tickets/{tid}/resolve", headers=auth(place, role), json={"note": "修好了"}).status_code
                 for tid in (mine, theirs))
     assert got == RESOLVE[role]
+
+
+# The KPI dashboard's figures (GET /api/kpi and /api/kpi.xlsx): own community / another community.
+KPI = {
+    "admin": (200, 200), "manager": (200, 404), "cs-lead": (200, 404),
+    **{role: (403, 404) for role in ("cs1", "cs2", "eng-lead", "tech1", "sec-lead", "guard1", "env-lead",
+                                     "gardener1")},
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_kpi_figures(role, client, place):
+    for path in ("/api/kpi", "/api/kpi.xlsx"):
+        got = tuple(client.get(path, headers=auth(place, role), params={"community": code}).status_code
+                    for code in ("demo", "other"))
+        assert got == KPI[role], path

@@ -41,7 +41,7 @@
     yAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
     legend: { top: 0 },
     series: [
-      { type: "bar", name: L.share, data: areas.map(function (a) {
+      { type: "bar", name: L.satisfied_share, data: areas.map(function (a) {
           return { value: a.share === null ? 0 : +(a.share * 100).toFixed(1),
                    itemStyle: { color: a.met === false ? RED : GREEN } }; }),
         label: { show: true, position: "top", formatter: "{c}%" } },
