@@ -143,7 +143,9 @@ def seed_history(session: Session, settings: Settings, community_id: int, now: d
         tickets.append(ticket)
         histories.append((worker, events))
 
-    ids = list(session.scalars(insert(Ticket).returning(Ticket.id, sort_by_parameter_order=True), tickets))
+    session.flush()  # Core statements below: what they refer to must be written
+    table = Ticket.__table__
+    ids = list(session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), tickets).scalars())
     rows = []
     for ticket_id, (worker, events) in zip(ids, histories, strict=True):
         for at, action, before, after, data in events:
@@ -155,7 +157,7 @@ def seed_history(session: Session, settings: Settings, community_id: int, now: d
                 "actor_staff_id": worker if by_staff else None, "actor_resident_id": None,
                 "from_status": before, "to_status": after, "note": "", "data": data,
             })
-    session.execute(insert(TicketEvent), rows)
+    session.execute(insert(TicketEvent.__table__), rows)
     return len(tickets)
 
 
