@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.catalogue import register
+from backend.catalogue import MESSAGES, name, register
 
 DIGEST_KIND = "kpi.weekly_digest"
 
@@ -105,3 +105,9 @@ register({
 def percent(share: float | None) -> str:
     """0.9512 -> '95.1%'; no data -> '—'."""
     return "—" if share is None else f"{share * 100:.1f}%"
+
+
+def department_name(department: str, lang: str = "zh") -> str:
+    """The department's name from the catalogue; an unknown code as it is (never an error on a report)."""
+    key = f"dept.{department}"
+    return name(key, lang) if key in MESSAGES else department

@@ -11,7 +11,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from backend.catalogue import name
 from backend.services.kpi import Dashboard, OnTime
-from backend.services.kpi_texts import percent
+from backend.services.kpi_texts import department_name, percent
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -97,7 +97,7 @@ def workbook(d: Dashboard, community_label: str) -> bytes:
     _percent(_sheet(book, "员工 Staff", ["kpi.name", "login", "kpi.community", "kpi.department", "kpi.handled",
                                         "kpi.resolved", "kpi.open_now", "kpi.avg_accept",
                                         *(f"{name('kpi.respond')}·{name(k)}" for k in ON_TIME)],
-                    [[s.name, s.login, s.community, name(f"dept.{s.department}"), s.handled, s.resolved, s.open_now,
+                    [[s.name, s.login, s.community, department_name(s.department), s.handled, s.resolved, s.open_now,
                       s.avg_accept_minutes, *_on_time(s.respond)] for s in d.staff]), "L")
     out = BytesIO()
     book.save(out)

@@ -19,7 +19,7 @@ from backend.catalogue import name
 from backend.errors import DomainError, Invalid
 from backend.models import Community, Staff
 from backend.services import kpi
-from backend.services.kpi_texts import percent
+from backend.services.kpi_texts import department_name, percent
 from backend.services.kpi_xlsx import XLSX_TYPE, workbook
 from bot.console.deps import console_staff
 
@@ -32,7 +32,7 @@ ASSETS = {  # name -> (file, media type)
 }
 DEFAULT_WEEKS = 4
 templates = Jinja2Templates(directory=HERE / "templates")
-templates.env.globals.update(zh=name, en=lambda key: name(key, "en"), percent=percent)
+templates.env.globals.update(zh=name, en=lambda key: name(key, "en"), percent=percent, dept=department_name)
 
 router = APIRouter(prefix="/console/dashboard", include_in_schema=False)
 StaffDep = Annotated[Staff, Depends(console_staff)]
