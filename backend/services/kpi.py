@@ -20,7 +20,7 @@ parts are the minutes between two timestamps and the week a timestamp falls in.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Any
@@ -220,7 +220,6 @@ class Dashboard:
     by_building: list[Count]
     by_week: list[Count]
     staff: list[StaffFigures]
-    notes: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: shares and 'met' included, datetimes left to the caller's encoder."""
