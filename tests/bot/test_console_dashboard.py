@@ -25,8 +25,7 @@ def tokens(session, clock, settings):
     one.staff["tech2"].name = "技工二</script><script>alert(1)</script>"
     kpi_world.seed(session, one, two)
     clock.set(NOW)
-    out = {login: issue_token(session, one.staff[login], clock, label="console")
-           for login in ("manager", "cs-lead", "cs1")}
+    out = {login: issue_token(session, staff, clock, label="console") for login, staff in one.staff.items()}
     session.commit()
     return out
 
@@ -63,8 +62,11 @@ def test_the_manager_sees_the_figures(client, tokens) -> None:
     assert "\\u003c/script\\u003e\\u003cscript\\u003ealert(1)" in html
 
 
-@pytest.mark.parametrize(("login", "status"), [("cs-lead", 200), ("cs1", 403)])
+@pytest.mark.parametrize(("login", "status"), [
+    ("manager", 200), ("cs-lead", 200), ("cs1", 403), ("eng-lead", 403), ("tech1", 403), ("tech2", 403),
+    ("sec-lead", 403), ("guard1", 403)])
 def test_who_may_open_it(client, tokens, login, status) -> None:
+    """Every staff role of tests/builders.py: kpi.view is the project manager's and the customer-service lead's."""
     assert as_(client, tokens, login).get("/console/dashboard").status_code == status
     assert client.get("/console/dashboard/export.xlsx").status_code == status
 
