@@ -12,7 +12,7 @@ pushed to them waits in their chat before the page is first opened.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import delete, insert, select, update
@@ -34,7 +34,7 @@ from backend.models import (
     Unit,
 )
 from backend.services.categories import seed_categories
-from backend.services.demo_history import seed_history
+from backend.services.demo_history import HISTORY_WEEKS, seed_history
 from backend.services.events import seed_demo_events
 from backend.services.faq import seed_demo_faq
 from backend.settings import Settings
@@ -162,7 +162,8 @@ def seed_demo(session: Session, settings: Settings, clock: Clock, *, history: bo
     seed_demo_events(session, community, now)
     if settings.demo_mode:  # ids anyone may claim in demo mode; never made outside it
         _web_chats(session, community.id, staff, households, now)
-    if history:
+    if history:  # the office has been running for weeks: the weekly KPI digest covers the last one
+        community.created_at = min(community.created_at, now - timedelta(weeks=HISTORY_WEEKS))
         session.flush()
         seed_history(session, settings, community.id, now)
     session.flush()

@@ -7,11 +7,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from backend.models import Counter, Notification, Resident, Ticket, TicketEvent
+from backend.models import Counter, Notification, Resident, Staff, Ticket, TicketEvent
 from backend.services.actor import Actor
 from backend.services.demo import seed_demo
 from backend.services.demo_history import HISTORY_CHANNEL, HISTORY_WEEKS
 from backend.services.kpi import Period, dashboard
+from backend.services.kpi_digest import send_due_digests
+from backend.services.kpi_texts import DIGEST_KIND
 from backend.services.sweeper import sweep_once
 from backend.services.tickets import NewTicket, TicketService
 
@@ -62,6 +64,7 @@ def test_history_is_there_consistent_and_fast(session, session_factory, settings
     assert all(story[0][1] == "create" for story in by_ticket.values())
     assert {"accept", "resolve", "confirm", "rate", "remind", "escalate", "cancel"} <= {a for _, _, a in events}
     assert session.scalar(select(func.count()).select_from(Notification)) == 0  # it happened before the demo
+    assert community.created_at <= NOW - timedelta(weeks=HISTORY_WEEKS)
 
     d = dashboard(session, [community.id], Period.last_weeks(NOW, settings.timezone, HISTORY_WEEKS), NOW, settings)
     assert d.emergency.total >= 10 and d.emergency.respond.late >= 1 and 0.8 < d.emergency.respond.share < 1
@@ -74,6 +77,11 @@ def test_history_is_there_consistent_and_fast(session, session_factory, settings
     session.rollback()
     # The sweeper has nothing to catch up on: the history's reminders and escalations are written.
     assert sweep_once(session_factory, clock, settings) == 0
+    # The office has been running for weeks: last week's digest goes to the project manager.
+    assert send_due_digests(session_factory, clock, settings) == 1
+    assert session.scalar(select(Staff.login).join(Notification, Notification.staff_id == Staff.id).where(
+        Notification.kind == DIGEST_KIND)) == "manager"
+    session.rollback()
 
 
 def test_deterministic_and_a_refresh_replaces_it(session, session_factory, settings, clock) -> None:
