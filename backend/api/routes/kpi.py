@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
 from backend.api.deps import ClockDep, CommunityQuery, PrincipalDep, SessionDep, SettingsDep
+from backend.api.schemas.kpi import KpiOut
 from backend.catalogue import name
 from backend.services import kpi
 from backend.services.kpi_xlsx import XLSX_TYPE, workbook
@@ -16,8 +17,8 @@ from backend.services.kpi_xlsx import XLSX_TYPE, workbook
 router = APIRouter(prefix="/kpi", tags=["kpi"])
 
 DEFAULT_WEEKS = 4
-StartQuery = Query(None, description="First local day (default: four weeks before `end`)")
-EndQuery = Query(None, description="Last local day, inclusive (default: today)")
+StartQuery = Annotated[date | None, Query(description="First local day (default: four weeks before `end`)")]
+EndQuery = Annotated[date | None, Query(description="Last local day, inclusive (default: today)")]
 
 
 def period(start: date | None, end: date | None, now_local: date, tz: str) -> kpi.Period:
@@ -34,20 +35,21 @@ def _dashboard(session: SessionDep, principal: PrincipalDep, clock: ClockDep, se
                          now, settings)
 
 
-@router.get("", responses={403: {"description": "The role has no kpi.view"}, 404: {"description": "No such community"}})
+@router.get("", response_model=KpiOut,
+            responses={403: {"description": "The role has no kpi.view"}, 404: {"description": "No such community"}})
 def get_kpi(session: SessionDep, principal: PrincipalDep, clock: ClockDep, settings: SettingsDep,
-            community: CommunityQuery = None, start: date | None = StartQuery, end: date | None = EndQuery,
-            ) -> dict[str, Any]:
+            community: CommunityQuery = None, start: StartQuery = None, end: EndQuery = None,
+            ) -> KpiOut:
     """Every dashboard figure for the caller's community (admin: all, or `community`) over local days
     `start`..`end`: emergencies against 15 min / 24 h, other tickets against their own deadlines,
     overdue and escalated now, satisfaction against the plan's targets, volumes, staff workload."""
-    return _dashboard(session, principal, clock, settings, community, start, end).as_dict()
+    return KpiOut.model_validate(_dashboard(session, principal, clock, settings, community, start, end).as_dict())
 
 
 @router.get(".xlsx", response_class=Response,
             responses={200: {"content": {XLSX_TYPE: {}}, "description": "One sheet per figure group"}})
 def get_kpi_xlsx(session: SessionDep, principal: PrincipalDep, clock: ClockDep, settings: SettingsDep,
-                 community: CommunityQuery = None, start: date | None = StartQuery, end: date | None = EndQuery,
+                 community: CommunityQuery = None, start: StartQuery = None, end: EndQuery = None,
                  ) -> Response:
     """The same figures as GET /api/kpi, as an XLSX workbook."""
     d = _dashboard(session, principal, clock, settings, community, start, end)
