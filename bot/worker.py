@@ -1,4 +1,5 @@
-"""Background work: the deadline sweeper and outbox delivery, in a thread or as `guanjia worker`."""
+"""Background work: the deadline sweeper, the weekly KPI digest and outbox delivery, in a thread or as
+`guanjia worker`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from backend.clock import Clock
 from backend.db import transaction
 from backend.services import arrears, event_reminders
 from backend.services.disclosure import publish_due
+from backend.services.kpi_digest import send_due_digests
 from backend.services.sweeper import sweep_once
 from backend.settings import Settings
 from bot import log_safety
@@ -47,6 +49,7 @@ class Worker:
         """One sweep (deadlines and reminders) and one delivery round: (ticket steps taken, notifications sent)."""
         steps = sweep_once(self.session_factory, self.clock, self.settings)
         self.reminders()
+        send_due_digests(self.session_factory, self.clock, self.settings)
         stats = self.dispatcher.deliver_once()
         return steps, stats.sent
 
@@ -65,6 +68,9 @@ class Worker:
                     queued = self.reminders()
                     if queued:
                         log.info("reminders queued: %d", queued)
+                    digests = send_due_digests(self.session_factory, self.clock, self.settings)
+                    if digests:
+                        log.info("queued the weekly KPI digest for %d communit(ies)", digests)
                     next_sweep = time.monotonic() + self.settings.sweep_interval_seconds
                 stats = self.dispatcher.deliver_once()
                 if stats.sent or stats.retried or stats.unreachable:

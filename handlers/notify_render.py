@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from backend.catalogue import register
 from backend.catalogue import render as catalogue_render
 from backend.models import Staff, Ticket
+from backend.services import kpi_texts  # noqa: F401  (the weekly KPI digest's text: kpi.weekly_digest)
 from handlers import payloads
 from handlers.messages import Button, Outbound
 from handlers.staff.cards import buttons_for, lang_of, task_card

@@ -11,6 +11,7 @@ from backend.api.routes import (
     events,
     faq,
     households,
+    kpi,
     notices,
     residents,
     satisfaction,
@@ -20,7 +21,7 @@ from backend.api.routes import (
 
 api_router = APIRouter()
 for _module in (communities, buildings, households, residents, staff, tickets, faq, satisfaction, notices, events,
-                billing):
+                billing, kpi):
     api_router.include_router(_module.router)
 
 __all__ = ["api_router"]

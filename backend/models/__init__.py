@@ -8,6 +8,7 @@ from backend.models.console import AuditEntry, ConsoleSession
 from backend.models.counter import Counter
 from backend.models.dialogue import DialogueState
 from backend.models.disclosure import SharedIncomeLine
+from backend.models.kpi import KpiDigest
 from backend.models.notice import Notice, NoticeDelivery, NoticeMute
 from backend.models.outbox import Delivery, Notification
 from backend.models.people import ApiToken, ChatIdentity, InviteCode, Resident, Staff
@@ -47,6 +48,7 @@ __all__ = [
     "Household",
     "HouseholdPhone",
     "InviteCode",
+    "KpiDigest",
     "Notice",
     "NoticeDelivery",
     "NoticeMute",

@@ -41,6 +41,7 @@ class Ticket(Base):
               sqlite_where=text("next_check_at IS NOT NULL")),
         Index("ix_ticket_dept_open", "community_id", "department", "is_open"),
         Index("ix_ticket_reporter", "reporter_id", "is_open"),
+        Index("ix_ticket_community_created", "community_id", "created_at"),  # KPI dashboard: a period's tickets
     )
 
     id: Mapped[int] = pk()

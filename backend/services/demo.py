@@ -12,7 +12,7 @@ pushed to them waits in their chat before the page is first opened.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import delete, insert, select, update
@@ -34,6 +34,7 @@ from backend.models import (
     Unit,
 )
 from backend.services.categories import seed_categories
+from backend.services.demo_history import HISTORY_WEEKS, seed_history
 from backend.services.events import seed_demo_events
 from backend.services.faq import seed_demo_faq
 from backend.settings import Settings
@@ -147,8 +148,9 @@ def _next_month_start(period: str) -> datetime:
     return datetime(year + month // 12, month % 12 + 1, 1)
 
 
-def seed_demo(session: Session, settings: Settings, clock: Clock) -> Community:
-    """Create or refresh the demo community; flushes, the caller commits."""
+def seed_demo(session: Session, settings: Settings, clock: Clock, *, history: bool = False) -> Community:
+    """Create or refresh the demo community; flushes, the caller commits. `history`: also a few weeks of
+    generated tickets for the KPI dashboard (backend/services/demo_history.py; `guanjia demo` asks for it)."""
     now = clock.now()
     community = _community(session, settings, now)
     seed_categories(session, community.id, settings)
@@ -160,6 +162,10 @@ def seed_demo(session: Session, settings: Settings, clock: Clock) -> Community:
     seed_demo_events(session, community, now)
     if settings.demo_mode:  # ids anyone may claim in demo mode; never made outside it
         _web_chats(session, community.id, staff, households, now)
+    if history:  # the office has been running for weeks: the weekly KPI digest covers the last one
+        community.created_at = min(community.created_at, now - timedelta(weeks=HISTORY_WEEKS))
+        session.flush()
+        seed_history(session, settings, community.id, now)
     session.flush()
     return community
 

@@ -68,6 +68,7 @@ class Perm(StrEnum):
     CATEGORY_EDIT = "category.edit"  # ticket categories: deadlines and departments
     DUTY_SET = "staff.duty"  # put a staff member on or off duty
     AUDIT_SEE = "audit.see"  # the audit trail of office-data edits
+    KPI_VIEW = "kpi.view"  # the KPI dashboard, its XLSX export and the weekly digest's figures
 
 
 C, OT, OB, OD, UD = (Scope.COMMUNITY, Scope.OWN_TICKET, Scope.OWN_BUILDINGS, Scope.OWN_DEPARTMENT,
@@ -102,6 +103,7 @@ MATRIX: dict[Perm, dict[Profile, frozenset[Scope]]] = {
     Perm.CATEGORY_EDIT: {M: frozenset({C}), CL: frozenset({C})},
     Perm.DUTY_SET: {M: frozenset({C}), CL: frozenset({C}), LD: frozenset({OD})},  # target: the staff member
     Perm.AUDIT_SEE: {M: frozenset({C}), CL: frozenset({C})},
+    Perm.KPI_VIEW: {M: frozenset({C}), CL: frozenset({C})},  # the whole community's figures
 }
 for _row in MATRIX.values():  # the company admin: everything, everywhere
     _row[Profile.ADMIN] = frozenset({C})

@@ -29,15 +29,18 @@ def demo(
     """Migrate the database, create or refresh the demo community 和谐家园, train the language model if it
     is not trained yet, and serve it in demo mode."""
     from backend.services.demo import seed_demo
+    from backend.services.demo_history import HISTORY_WEEKS
     from nlu import load_nlu
 
     os.environ["GUANJIA_DEMO_MODE"] = "true"
     settings = load_settings()
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
+    started = time.perf_counter()
     with transaction(make_session_factory(engine)) as session:
-        community = seed_demo(session, settings, SystemClock())
-        typer.echo(f"demo community {community.name} ({community.code}) ready in {settings.database_url}")
+        community = seed_demo(session, settings, SystemClock(), history=True)
+        typer.echo(f"demo community {community.name} ({community.code}) with {HISTORY_WEEKS} weeks of ticket history "
+                   f"ready in {time.perf_counter() - started:.1f} s ({settings.database_url})")
         signin = _demo_signin_link(session, community.id, settings, host, port)
     engine.dispose()
     # Here, once, rather than in the server: the first run trains the builtin model (about 10 s) into the cache.

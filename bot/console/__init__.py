@@ -10,6 +10,7 @@ from backend.errors import Forbidden, NotFound
 
 def mount(app: FastAPI) -> None:
     from bot.console.auth_pages import router as auth_router
+    from bot.console.dashboard import router as dashboard_router
     from bot.console.deps import ConsoleRedirect, CsrfRefused, render, set_cookie
     from bot.console.gate_page import router as gate_router
     from bot.console.imports_page import router as imports_router
@@ -41,6 +42,7 @@ def mount(app: FastAPI) -> None:
 
     app.add_exception_handler(ConsoleRedirect, _redirect)
     app.add_exception_handler(CsrfRefused, _csrf)
+
     async def _not_found(request: Request, exc: Exception) -> Response:
         if not request.url.path.startswith("/console"):
             from backend.api.errors import _domain_error
@@ -52,3 +54,4 @@ def mount(app: FastAPI) -> None:
     app.add_exception_handler(NotFound, _not_found)
     for router in (static_router, auth_router, tickets_router, office_router, imports_router, gate_router):
         app.include_router(router, prefix="/console")
+    app.include_router(dashboard_router)  # /console/dashboard: the service plan's KPIs

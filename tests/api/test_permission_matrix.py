@@ -319,3 +319,19 @@ def test_events_check_in_and_bills(role, client, session_factory, clock, place):
            client.post("/api/bills", headers=headers, params=params,
                        json={**bill, "household_id": theirs}).status_code)
     assert got == EVENTS_AND_BOOKS[role]
+
+
+# The KPI dashboard's figures (GET /api/kpi and /api/kpi.xlsx): own community / another community.
+KPI = {
+    "admin": (200, 200), "manager": (200, 404), "cs-lead": (200, 404),
+    **{role: (403, 404) for role in ("cs1", "cs2", "eng-lead", "tech1", "sec-lead", "guard1", "env-lead",
+                                     "gardener1")},
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_kpi_figures(role, client, place):
+    for path in ("/api/kpi", "/api/kpi.xlsx"):
+        got = tuple(client.get(path, headers=auth(place, role), params={"community": code}).status_code
+                    for code in ("demo", "other"))
+        assert got == KPI[role], path

@@ -10,119 +10,26 @@ only where Chromium is missing and CI is not set.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.processes import free_port, wait_healthy
+from tests.browser import NEEDS_BROWSER, Tab, chrome, demo_server
 
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-HAVE_BROWSER = Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not HAVE_BROWSER and not os.environ.get("CI"),
-                       reason="chromium and chromium-driver are not installed (scripts/test installs them)"),
-]
-CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                "--window-size=420,900")
-WAIT = 30.0
+pytestmark = NEEDS_BROWSER
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    env = {**os.environ, "GUANJIA_DATABASE_URL": f"sqlite:///{tmp_path / 'browser.db'}",
-           "GUANJIA_NLU_CACHE_DIR": str(REPO / "var" / "nlu-cache"), "GUANJIA_MEDIA_DIR": str(tmp_path / "media"),
-           "GUANJIA_DEMO_MODE": "true", "GUANJIA_RUN_WORKER_IN_APP": "true", "GUANJIA_WEBCHAT_POLL_SECONDS": "0.5",
-           "GUANJIA_SECRET_KEY": "browser-test-secret", "PYTHONPATH": str(REPO)}
-    seeded = subprocess.run([sys.executable, "-m", "bot.cli.main", "demo", "--no-serve"], env=env, cwd=tmp_path,
-                            capture_output=True, text=True, timeout=300)
-    assert seeded.returncode == 0, seeded.stderr
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "bot.app:create_app", "--factory", "--host", "127.0.0.1",
-                             "--port", str(port), "--log-level", "warning"], env=env, cwd=tmp_path)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(base, proc, timeout=60)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
+    with demo_server(tmp_path) as running:
+        yield running.base
 
 
 @pytest.fixture
-def browser(tmp_path: Path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in CHROME_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'chrome-profile'}")
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    try:
+def browser(tmp_path: Path):  # type: ignore[no-untyped-def]
+    with chrome(tmp_path) as driver:
         yield driver
-    finally:
-        driver.quit()
-
-
-class Tab:
-    def __init__(self, driver, handle: str) -> None:
-        self.driver, self.handle = driver, handle
-
-    def focus(self) -> None:
-        self.driver.switch_to.window(self.handle)
-
-    def bot_texts(self) -> list[str]:
-        self.focus()
-        return [e.text for e in self.driver.find_elements("css selector", ".msg.bot")]
-
-    def pushed_texts(self) -> list[str]:
-        self.focus()
-        return [e.text for e in self.driver.find_elements("css selector", ".msg.pushed")]
-
-    def wait_for(self, what, timeout: float = WAIT):  # type: ignore[no-untyped-def]
-        deadline = time.monotonic() + timeout
-        while True:
-            self.focus()
-            found = what()
-            if found:
-                return found
-            assert time.monotonic() < deadline, f"timed out; page shows: {self.bot_texts()}"
-            time.sleep(0.2)
-
-    def say(self, text: str, expect: str) -> str:
-        self.focus()
-        before = len(self.bot_texts())
-        box = self.driver.find_element("id", "text")
-        box.send_keys(text)
-        self.driver.find_element("css selector", "#composer button").click()
-        return self.wait_for(lambda: next((t for t in self.bot_texts()[before:] if expect in t), None))
-
-    def pick(self, selector: str):  # type: ignore[no-untyped-def]
-        self.focus()
-        self.wait_for(lambda: not self.driver.find_element("id", "picks").get_attribute("hidden"))
-        return self.driver.find_element("css selector", f"#picks button{selector}")
-
-    def become(self, user: str) -> None:
-        self.pick(f'[data-user="{user}"]').click()
-        assert self.driver.find_element("id", "user").get_attribute("value") == user
-
-    def become_new_visitor(self) -> str:
-        self.pick("[data-visitor]").click()
-        user = self.driver.find_element("id", "user").get_attribute("value")
-        assert user.startswith("u-")
-        return user
 
 
 def test_chat_page_replies_buttons_and_pushes_without_reload(server, browser):

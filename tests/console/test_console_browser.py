@@ -10,84 +10,31 @@ and CI is not set.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.bot.test_browser_chat import CHROME_FLAGS, CHROMEDRIVER, CHROMIUM, HAVE_BROWSER, REPO, WAIT, Tab
-from tests.processes import free_port, wait_healthy
+from tests.browser import NEEDS_BROWSER, Tab, chrome, demo_server, wait
+from tests.processes import REPO
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not HAVE_BROWSER and not os.environ.get("CI"),
-                       reason="chromium and chromium-driver are not installed (scripts/test installs them)"),
-]
+pytestmark = NEEDS_BROWSER
 SHOTS = REPO / "var" / "artefacts" / "console"
 PASSWORD = "demo-manager-pw"
 
 
 @pytest.fixture
-def server(tmp_path: Path):  # type: ignore[no-untyped-def]
-    env = {**os.environ, "GUANJIA_DATABASE_URL": f"sqlite:///{tmp_path / 'console.db'}",
-           "GUANJIA_NLU_CACHE_DIR": str(REPO / "var" / "nlu-cache"), "GUANJIA_MEDIA_DIR": str(tmp_path / "media"),
-           "GUANJIA_DEMO_MODE": "true", "GUANJIA_RUN_WORKER_IN_APP": "true", "GUANJIA_WEBCHAT_POLL_SECONDS": "0.5",
-           "GUANJIA_CONSOLE_POLL_SECONDS": "1", "GUANJIA_SECRET_KEY": "browser-test-secret",
-           "PYTHONPATH": str(REPO)}
-    seeded = subprocess.run([sys.executable, "-m", "bot.cli.main", "demo", "--no-serve"], env=env, cwd=tmp_path,
-                            capture_output=True, text=True, timeout=300)
-    assert seeded.returncode == 0, seeded.stderr
-    enter = next(word for word in seeded.stdout.split() if "/console/enter?code=" in word)  # the demo's link
-    done = subprocess.run([sys.executable, "-m", "bot.cli.main", "staff", "password", "manager"], env=env,
-                          cwd=tmp_path, input=PASSWORD + "\n", capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "bot.app:create_app", "--factory", "--host", "127.0.0.1",
-                             "--port", str(port), "--log-level", "warning"], env=env, cwd=tmp_path)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(base, proc, timeout=60)
-        yield base, tmp_path, enter.split("/console/", 1)[1]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
+def server(tmp_path: Path) -> Iterator[tuple[str, Path, str]]:
+    with demo_server(tmp_path, GUANJIA_CONSOLE_POLL_SECONDS="1") as running:
+        enter = next(word for word in running.seeded.split() if "/console/enter?code=" in word)  # the demo's link
+        running.guanjia("staff", "password", "manager", stdin=PASSWORD + "\n")
+        yield running.base, tmp_path, enter.split("/console/", 1)[1]
 
 
 @pytest.fixture
 def browser(tmp_path: Path):  # type: ignore[no-untyped-def]
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in CHROME_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'chrome-profile'}")
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    try:
+    with chrome(tmp_path) as driver:
         yield driver
-    finally:
-        driver.quit()
-
-
-def wait(what, timeout: float = WAIT):  # type: ignore[no-untyped-def]
-    """What `what` returns once truthy; elements replaced meanwhile (a page loading, htmx swapping the
-    board's rows) are looked up again."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            found = what()
-        except (StaleElementReferenceException, NoSuchElementException):
-            found = None
-        if found:
-            return found
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
 
 
 def shot(driver, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -112,9 +59,12 @@ def test_console_in_a_browser(server, browser):
     shot(browser, "02-tickets")
     console = Tab(browser, browser.current_window_handle)
 
-    # filter: open plumbing tickets in building 3 (none yet)
+    # filter: open plumbing tickets in building 3 (the demo's history may hold some already)
     browser.get(f"{base}/console/tickets?status=open&category=plumbing&building=3")
+    before = {r.get_attribute("data-number") for r in browser.find_elements(by, "#rows tr.ticket")}
+    browser.get(f"{base}/console/tickets?status=open&category=plumbing&building=99")
     assert "没有符合条件的工单" in browser.find_element(by, "#rows").text
+    browser.get(f"{base}/console/tickets?status=open&category=plumbing&building=3")
     pages_loaded = browser.execute_script("return performance.timeOrigin")
 
     # a resident reports a leak in the web chat, in another tab
@@ -130,7 +80,7 @@ def test_console_in_a_browser(server, browser):
 
     console.focus()  # the row appears without a reload
     number = wait(lambda: next((r.get_attribute("data-number") for r in browser.find_elements(by, "#rows tr.ticket")
-                                if "漏水" in r.text), None))
+                                if "漏水" in r.text and r.get_attribute("data-number") not in before), None))
     assert browser.execute_script("return performance.timeOrigin") == pages_loaded
     shot(browser, "03-tickets-live")
     browser.find_element(by, "input[name=q]").send_keys("水管")
