@@ -1,4 +1,4 @@
-"""Background work: the deadline sweeper and outbox delivery, in a thread or as `guanjia worker`."""
+"""Background work: the deadline sweeper, outbox delivery and the broadcast engine, in a thread or as `guanjia worker`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from backend.clock import Clock
 from backend.services.sweeper import sweep_once
 from backend.settings import Settings
 from bot import log_safety
+from bot.delivery import broadcast_senders
+from bot.delivery.broadcast import BroadcastEngine
+from bot.delivery.broadcast_senders import BroadcastSender
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.sender import Sender
 from bot.senders import build_senders
@@ -22,7 +25,8 @@ DELIVERY_POLL_SECONDS = 0.5
 
 class Worker:
     def __init__(self, session_factory: sessionmaker[Session], clock: Clock, settings: Settings,
-                 senders: dict[str, Sender] | None = None) -> None:
+                 senders: dict[str, Sender] | None = None,
+                 broadcast: dict[str, BroadcastSender] | None = None) -> None:
         log_safety.install(settings)  # platform clients log URLs with secrets in them
         self.session_factory = session_factory
         self.clock = clock
@@ -31,6 +35,10 @@ class Worker:
                                      senders if senders is not None else build_senders(settings, session_factory, clock),
                                      tz=settings.timezone, lease_seconds=settings.delivery_lease_seconds,
                                      batch=settings.delivery_batch)
+        # Notices: fanned out and sent by their own asyncio loop (a thread), within the shared rate limits.
+        self.broadcast = BroadcastEngine(
+            session_factory, clock, settings,
+            broadcast if broadcast is not None else broadcast_senders.build(settings, session_factory, clock))
         self.stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -40,7 +48,18 @@ class Worker:
         stats = self.dispatcher.deliver_once()
         return steps, stats.sent
 
+    def broadcast_once(self, timeout: float = 600.0) -> int:
+        """Fan out every due notice and send every due delivery row: the rows sent."""
+        return self.broadcast.run_until_idle(timeout).sent
+
     def run_forever(self) -> None:
+        self.broadcast.start_thread()
+        try:
+            self._run_outbox()
+        finally:
+            self.broadcast.shutdown()
+
+    def _run_outbox(self) -> None:
         next_sweep = 0.0
         while not self.stop.is_set():
             try:
