@@ -81,8 +81,13 @@ def claim(session: Session, now: datetime, token: str, lease_seconds: float, lim
 
 
 def renew(session: Session, now: datetime, token: str, lease_seconds: float) -> int:
+    """Extend the claim's lease. Rows locked right now (their outcome being written) are skipped, not
+    waited for: a renewal must never deadlock with the journal; the next beat renews them if still open."""
+    mine = select(ND.id).where(ND.claim == token, ND.status.in_(OPEN))
+    if session.get_bind().dialect.name == "postgresql":
+        mine = mine.with_for_update(skip_locked=True)
     result = session.execute(
-        update(ND).where(ND.claim == token, ND.status.in_(OPEN))
+        update(ND).where(ND.id.in_(mine.scalar_subquery()))
         .values(claimed_until=now + timedelta(seconds=lease_seconds)),
         execution_options={"synchronize_session": False})
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

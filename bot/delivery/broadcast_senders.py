@@ -28,6 +28,7 @@ from backend.db import transaction
 from backend.ratelimit import Bucket, Limits, Rate, limits_for
 from backend.settings import Settings
 from bot.delivery.broadcast_rows import Outcome, Row
+from bot.delivery.http_pool import HttpError, HttpPool
 from bot.delivery.sender import Sender, SendResult, Target
 from bot.telegram import groups, limits, outbound
 from bot.telegram.limiter import RateLimiter, process_limiter
@@ -71,15 +72,23 @@ class TelegramBroadcast:
         self.limiter = limiter or process_limiter(settings)
         self.base = f"{settings.telegram_api_url.rstrip('/')}/bot{settings.telegram_token}/"
         self._client = client
+        self._pool: HttpPool | None = None
+        self._prepared: dict[int, tuple[Outbound, list[tuple[str, dict[str, Any]]]]] = {}
 
     @property
     def client(self) -> httpx.AsyncClient:
+        """For uploads (photos): rare, so httpx's convenience is affordable."""
         if self._client is None:  # made on the engine's event loop, on first use
-            size = self.settings.broadcast_concurrency
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(limits.SEND_TIMEOUT_SECONDS / 2, connect=5.0),
-                limits=httpx.Limits(max_connections=size, max_keepalive_connections=size))
+            self._client = httpx.AsyncClient(timeout=httpx.Timeout(limits.SEND_TIMEOUT_SECONDS / 2, connect=5.0))
         return self._client
+
+    @property
+    def pool(self) -> HttpPool:
+        """For JSON calls (nearly every message): kept-alive connections, little CPU per request."""
+        if self._pool is None:
+            self._pool = HttpPool(self.settings.telegram_api_url, self.settings.broadcast_connections,
+                                  limits.SEND_TIMEOUT_SECONDS / 2)
+        return self._pool
 
     def reserve(self, row: Row) -> float:
         return self.limiter.try_acquire(row.chat_id)
@@ -92,30 +101,46 @@ class TelegramBroadcast:
             response = await self.client.post(self.base + method, data=data,
                                                files={k: (k, v) for k, v in files.items()})
         else:
-            response = await self.client.post(self.base + method, json={k: v for k, v in params.items()
-                                                                        if v is not None})
+            status, raw = await self.pool.post_json(
+                f"/bot{self.settings.telegram_token}/{method}",
+                json.dumps({k: v for k, v in params.items() if v is not None}, ensure_ascii=False).encode())
+            try:
+                parsed = json.loads(raw)
+            except ValueError:
+                parsed = {"ok": False, "description": raw[:100].decode("utf-8", "replace")}
+            return status, parsed if isinstance(parsed, dict) else {}
         try:
             body = response.json()
         except ValueError:
             body = {"ok": False, "description": response.text[:100]}
         return response.status_code, body if isinstance(body, dict) else {}
 
-    async def send(self, row: Row, message: Outbound) -> Outcome:
-        calls = outbound.calls_for(message, self.settings.media_dir)
-        message_id = None
-        try:
-            for index, call in enumerate(calls):
-                if index:  # the engine booked the first piece; a long text's next pieces wait their turn
-                    await self.limiter.acquire_async(row.chat_id)
-                params: dict[str, Any] = {"chat_id": row.chat_id, **call.kwargs}
+    def _calls(self, message: Outbound) -> list[tuple[str, dict[str, Any]]]:
+        """The Bot API calls showing a message, made once per rendered notice (not per recipient)."""
+        found = self._prepared.get(id(message))
+        if found is None or found[0] is not message:
+            calls = []
+            for call in outbound.calls_for(message, self.settings.media_dir):
+                params = dict(call.kwargs)
                 if "reply_markup" in params:
                     params["reply_markup"] = params["reply_markup"].to_dict()
-                method = "sendPhoto" if call.method == "send_photo" else "sendMessage"
-                status, body = await self._call(method, params)
+                calls.append(("sendPhoto" if call.method == "send_photo" else "sendMessage", params))
+            if len(self._prepared) > 1000:
+                self._prepared.clear()
+            found = self._prepared[id(message)] = (message, calls)
+        return found[1]
+
+    async def send(self, row: Row, message: Outbound) -> Outcome:
+        message_id = None
+        try:
+            for index, (method, kwargs) in enumerate(self._calls(message)):
+                if index:  # the engine booked the first piece; a long text's next pieces wait their turn
+                    await self.limiter.acquire_async(row.chat_id)
+                status, body = await self._call(method, {"chat_id": row.chat_id, **kwargs})
                 if status != 200 or not body.get("ok"):
                     return self._failure(row, status, body)
                 message_id = (body.get("result") or {}).get("message_id")
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, HttpError, OSError, TimeoutError) as exc:
             return Outcome(row, "retry", retry_after=backoff(row.attempts + 1), error=f"telegram network: "
                                                                                          f"{type(exc).__name__}")
         via = "private" if row.group_id is None else "group"
@@ -128,7 +153,7 @@ class TelegramBroadcast:
         try:
             status, body = await self._call("pinChatMessage", {"chat_id": row.chat_id, "message_id": message_id,
                                                                "disable_notification": True})
-        except httpx.HTTPError:
+        except (httpx.HTTPError, HttpError, OSError, TimeoutError):
             return "group"
         if status == 200 and body.get("ok"):
             return "group_pinned"
@@ -159,6 +184,9 @@ class TelegramBroadcast:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+        if self._pool is not None:
+            await self._pool.aclose()
+            self._pool = None
 
 
 class ThreadedBroadcast:

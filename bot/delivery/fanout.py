@@ -13,12 +13,11 @@ After the last page: rows for the owners' groups and the staff the audience name
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,7 +34,6 @@ log = logging.getLogger("guanjia.broadcast")
 PUSH_CHANNELS = ("telegram", "wechat", "wecom", "web")
 SAFETY = "safety"
 URGENT_PRIORITY, NORMAL_PRIORITY = 0, 5
-INSERT_CHUNK = 1000  # rows per INSERT statement (14 parameters each: under every driver's limit)
 
 register({
     "broadcast.reason.never_bound": ("未绑定任何聊天账号", "never bound to a chat account"),
@@ -63,13 +61,12 @@ def insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> 
     if not rows:
         return 0
     dialect = postgresql if _is_pg(session) else sqlite
-    added = 0
-    for start in range(0, len(rows), INSERT_CHUNK):  # one multi-row INSERT each, returning the new rows' ids
-        stmt = dialect.insert(NoticeDelivery.__table__).values(rows[start:start + INSERT_CHUNK]) \
-            .on_conflict_do_nothing(index_elements=["notice_id", "channel", "chat_id"]) \
-            .returning(NoticeDelivery.__table__.c.id)
-        added += len(session.execute(stmt).all())
-    return added
+    table = NoticeDelivery.__table__
+    # executemany with RETURNING: SQLAlchemy sends it as a few multi-row INSERTs ("insertmanyvalues")
+    # from one cached statement, and returns a row for each one that was new.
+    stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=["notice_id", "channel", "chat_id"]) \
+        .returning(table.c.id)
+    return len(session.execute(stmt, rows).all())
 
 
 def claim_notice(session_factory: sessionmaker[Session], clock: Clock, token: str, lease_seconds: float) -> int | None:
@@ -110,29 +107,34 @@ def _row(notice: Notice, now: datetime, **values: Any) -> dict[str, Any]:
             "in_doubt": 0, "next_attempt_at": now, "via": "", "external_id": "", "error": "", **values}
 
 
-def resident_rows(session: Session, notice: Notice, resident_ids: list[int], now: datetime) -> list[dict[str, Any]]:
-    """Rows for one page of residents: one per usable chat, or one 'unreachable' row with the reason."""
+def write_resident_rows(session: Session, notice: Notice, resident_ids: list[int], now: datetime) -> tuple[int, int]:
+    """Rows for one page of residents: one per usable chat (one INSERT ... SELECT), or one 'unreachable'
+    row with the reason. (rows added, residents unreachable)."""
     if notice.category != SAFETY and resident_ids:
         muted = set(session.scalars(select(NoticeMute.resident_id).where(
             NoticeMute.resident_id.in_(resident_ids), NoticeMute.category == notice.category)))
         resident_ids = [r for r in resident_ids if r not in muted]
-    identities: dict[int, list[ChatIdentity]] = defaultdict(list)
-    for identity in session.scalars(select(ChatIdentity).where(
-            ChatIdentity.resident_id.in_(resident_ids), ChatIdentity.channel.in_(PUSH_CHANNELS))
-            .order_by(ChatIdentity.id)):
-        identities[identity.resident_id or 0].append(identity)
-    rows = []
-    for resident_id in resident_ids:
-        mine = identities.get(resident_id, [])
-        usable = [i for i in mine if not i.unreachable]
-        for identity in usable:
-            rows.append(_row(notice, now, resident_id=resident_id, identity_id=identity.id, channel=identity.channel,
-                             chat_id=identity.external_id[:200]))
-        if not usable:
-            reason = render("broadcast.reason.blocked" if mine else "broadcast.reason.never_bound")
-            rows.append(_row(notice, now, resident_id=resident_id, channel="none", chat_id=f"resident:{resident_id}",
-                             status="unreachable", error=reason))
-    return rows
+    if not resident_ids:
+        return 0, 0
+    table, ci = NoticeDelivery.__table__, ChatIdentity
+    mine = and_(ci.resident_id.in_(resident_ids), ci.channel.in_(PUSH_CHANNELS))
+    usable = and_(mine, ci.unreachable.is_(False))
+    values = _row(notice, now)
+    fixed = ("notice_id", "status", "priority", "attempts", "in_doubt", "next_attempt_at", "via", "external_id",
+             "error")
+    chats = select(*(literal(values[name]).label(name) for name in fixed), ci.resident_id, ci.id, ci.channel,
+                   ci.external_id).where(usable)
+    dialect = postgresql if _is_pg(session) else sqlite
+    insert = dialect.insert(table).from_select([*fixed, "resident_id", "identity_id", "channel", "chat_id"], chats) \
+        .on_conflict_do_nothing(index_elements=["notice_id", "channel", "chat_id"]).returning(table.c.id)
+    added = len(session.execute(insert).all())
+    reached = set(session.scalars(select(ci.resident_id).where(usable).distinct()))
+    known = set(session.scalars(select(ci.resident_id).where(mine).distinct()))
+    nobody = [
+        _row(notice, now, resident_id=r, channel="none", chat_id=f"resident:{r}", status="unreachable",
+             error=render("broadcast.reason.blocked" if r in known else "broadcast.reason.never_bound"))
+        for r in resident_ids if r not in reached]
+    return added + insert_ignoring_duplicates(session, nobody), len(nobody)
 
 
 def tail_rows(session: Session, notice: Notice, now: datetime) -> list[dict[str, Any]]:
@@ -156,13 +158,12 @@ def fan_out_batch(session_factory: sessionmaker[Session], clock: Clock, notice_i
     with transaction(session_factory) as session:
         notice = _fence(session, notice_id, token, now, lease_seconds)
         ids = audience.resident_ids(session, notice, notice.fanout_cursor, batch)
-        rows = resident_rows(session, notice, ids, now)
+        added, unreachable = write_resident_rows(session, notice, ids, now)
         done = len(ids) < batch
         if done:
-            rows += tail_rows(session, notice, now)
-        added = insert_ignoring_duplicates(session, rows)
+            added += insert_ignoring_duplicates(session, tail_rows(session, notice, now))
         stats.rows += added
-        stats.unreachable += sum(1 for r in rows if r["status"] == "unreachable")
+        stats.unreachable += unreachable
         values: dict[str, Any] = {"recipients": Notice.recipients + added}
         if ids:
             values["fanout_cursor"] = ids[-1]

@@ -244,6 +244,7 @@ class FakeBotApi:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive: every answer carries its Content-Length
+            disable_nagle_algorithm = True  # headers and body leave at once (no 40 ms delayed-ACK stall)
 
             def log_message(self, *_args: Any) -> None:  # quiet
                 return
