@@ -43,7 +43,7 @@ from handlers.messages import Outbound
 
 log = logging.getLogger("guanjia.broadcast")
 MAX_INLINE_WAIT = 1.0  # a limit asking for longer defers the row (back to the queue) instead of waiting
-JOURNAL_GATHER_SECONDS = 0.004  # a flush waits this long for more marks and outcomes to write together
+JOURNAL_GATHER_SECONDS = 0.002  # a flush waits this long for more marks and outcomes to write together
 JOURNAL_FLUSHES = 3  # flushes in flight at once: a commit's latency must not cap the sending rate
 
 

@@ -69,6 +69,7 @@ class FakeBotApi:
         self.unstarted: set[str] = set()  # users who never pressed Start: private sends get 403
         self.delay = 0.0  # seconds each call takes after it has been received (a slow platform)
         self.http_429 = 0  # answers 429 given because a message broke an enforced limit
+        self.broken: dict[str, int] = {"overall": 0, "chat": 0}  # which limit each of those broke
         self._limits: dict[str, tuple[float, float]] = {}  # "overall" | "chat" -> (interval, tolerance)
         self._tat: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -97,18 +98,21 @@ class FakeBotApi:
                                      None if chat_id is None else str(chat_id), times))
 
     def enforce(self, per_second: float, per_chat_per_second: float = 1.0, *, burst: int = 1,
-                chat_burst: int = 1) -> None:
+                chat_burst: int = 1, jitter: float = 0.0) -> None:
         """Answer 429 to messages beyond `per_second` overall or `per_chat_per_second` to one chat
-        (GCRA: `burst` messages may arrive back to back, as Telegram tolerates short bursts)."""
-        self._limits = {"overall": (1 / per_second, (burst - 1) / per_second),
-                        "chat": (1 / per_chat_per_second, (chat_burst - 1) / per_chat_per_second)}
+        (GCRA: `burst` messages may arrive back to back, as Telegram tolerates short bursts; `jitter`
+        seconds of lateness in the arrivals are forgiven, as the network's are)."""
+        self._limits = {"overall": (1 / per_second, (burst - 1) / per_second + jitter),
+                        "chat": (1 / per_chat_per_second, (chat_burst - 1) / per_chat_per_second + jitter)}
 
     def _over_limit(self, chat_id: str) -> float:
         """0 when a message may arrive now (and is counted); else the seconds Telegram would ask to wait."""
         now = time.monotonic()
         keys = [("*", *self._limits["overall"]), (chat_id, *self._limits["chat"])]
-        wait = max(self._tat.get(k, 0.0) - tolerance - now for k, _interval, tolerance in keys)
+        waits = [self._tat.get(k, 0.0) - tolerance - now for k, _interval, tolerance in keys]
+        wait = max(waits)
         if wait > 0:
+            self.broken["overall" if waits[0] > 0 else "chat"] += 1
             return wait
         for k, interval, _tolerance in keys:
             self._tat[k] = max(self._tat.get(k, 0.0), now) + interval
