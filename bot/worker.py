@@ -12,7 +12,7 @@ from backend.clock import Clock
 from backend.services.sweeper import sweep_once
 from backend.settings import Settings
 from bot import log_safety
-from bot.delivery import broadcast_senders
+from bot.delivery import broadcast_senders, late_replies
 from bot.delivery.broadcast import BroadcastEngine
 from bot.delivery.broadcast_senders import BroadcastSender
 from bot.delivery.dispatcher import Dispatcher
@@ -67,6 +67,9 @@ class Worker:
                     steps = sweep_once(self.session_factory, self.clock, self.settings)
                     if steps:
                         log.info("swept: %d ticket step(s)", steps)
+                    late = late_replies.retry_once(self.session_factory, self.dispatcher.senders)
+                    if late:
+                        log.info("late replies re-sent: %d", late)
                     next_sweep = time.monotonic() + self.settings.sweep_interval_seconds
                 stats = self.dispatcher.deliver_once()
                 if stats.sent or stats.retried or stats.unreachable:
