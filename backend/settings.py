@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     broadcast_batch: int = Field(default=200, ge=1, le=5000)  # delivery rows claimed per round
     broadcast_lanes: int = Field(default=3, ge=1, le=32)  # rounds in flight at once per process
     broadcast_concurrency: int = Field(default=64, ge=1, le=1000)  # sends in flight at once per process
-    broadcast_connections: int = Field(default=8, ge=1, le=200)  # kept-alive connections to the Bot API
+    broadcast_connections: int = Field(default=16, ge=1, le=200)  # kept-alive connections to the Bot API
     broadcast_fanout_batch: int = Field(default=500, ge=1, le=10000)  # residents per fan-out transaction
     broadcast_lease_seconds: float = Field(default=30.0, gt=0)  # a claim lives this long unless renewed
     broadcast_max_attempts: int = Field(default=8, ge=1)  # then 'failed' with the platform's error

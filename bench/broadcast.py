@@ -104,6 +104,16 @@ class Workers:
         self.procs.append(proc)
         return proc
 
+    def ready(self, count: int, timeout: float) -> None:
+        """Wait until `count` workers have said they are running (their start is no part of the broadcast)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.log.flush()
+            if Path(self.log.name).read_bytes().count(b"worker sweeping") >= count:
+                break
+            time.sleep(0.1)
+        time.sleep(1.0)  # and have polled once
+
     def sample(self) -> None:
         for proc in self.procs:
             if proc.poll() is None:
@@ -130,7 +140,7 @@ def _env(db_url: str, api: FakeBotApi, rate: float, redis_url: str, tmp: Path) -
         "GUANJIA_TELEGRAM_TOKEN": TOKEN, "GUANJIA_TELEGRAM_API_URL": api.url,
         "GUANJIA_TELEGRAM_MESSAGES_PER_SECOND": str(rate), "GUANJIA_TELEGRAM_BURST": str(WORKER_BURST),
         "GUANJIA_REDIS_URL": redis_url, "GUANJIA_SWEEP_INTERVAL_SECONDS": "3600",
-        "GUANJIA_BROADCAST_POLL_SECONDS": "0.05", "GUANJIA_BROADCAST_LEASE_SECONDS": "3",
+        "GUANJIA_BROADCAST_POLL_SECONDS": "0.1", "GUANJIA_BROADCAST_LEASE_SECONDS": "3",
         "GUANJIA_DELIVERY_LEASE_SECONDS": "3",
     })
     return env
@@ -211,12 +221,13 @@ def broadcast(name: str, db_url: str, api: FakeBotApi, args: argparse.Namespace,
         run.fanout_alone = _fanout_alone(db_url, community_id, 500)
     api.clear()
     api.http_429 = 0
+    api.broken = {"overall": 0, "chat": 0}
     title = f"停水通知 {uuid.uuid4().hex[:6]}"
     pool = Workers(_env(db_url, api, args.rate, redis_url, tmp), tmp / f"{name}.log")
     try:
         for _ in range(workers):
             pool.start()
-        time.sleep(args.warmup)  # the workers are up and polling
+        pool.ready(workers, args.warmup)
         note_id, due = _schedule(db_url, community_id, title)
         killed = False
         deadline = due + args.recipients / args.rate * 6 + 60
@@ -296,7 +307,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--workers", type=int, default=1, help="worker processes of the throughput run")
     parser.add_argument("--crash-workers", type=int, default=4)
-    parser.add_argument("--warmup", type=float, default=4.0)
+    parser.add_argument("--warmup", type=float, default=60.0, help="seconds to wait at most for the workers to start")
     parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
 

@@ -68,7 +68,7 @@ class BroadcastStats:
             self.retried += 1
         elif status == "unreachable":
             self.unreachable += 1
-        elif status == "defer":
+        elif status in ("defer", "unmark"):
             self.deferred += 1
         else:
             self.failed += 1
@@ -162,6 +162,13 @@ class BroadcastEngine:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._busy = 0  # rounds that found work, for run_until_idle
+        self._pacing_lock: asyncio.Lock | None = None
+
+    @property
+    def _pacing(self) -> asyncio.Lock:
+        if self._pacing_lock is None:  # made on the running loop
+            self._pacing_lock = asyncio.Lock()
+        return self._pacing_lock
 
     def new_token(self) -> str:
         return f"{self.worker_id[:40]}#{uuid.uuid4().hex[:16]}"
@@ -256,14 +263,6 @@ class BroadcastEngine:
                 if sender is None:
                     self._count(journal, token, Outcome(row, "unreachable", error=f"no sender for {row.channel}"))
                     continue
-                wait = sender.reserve(row)
-                if wait > MAX_INLINE_WAIT:
-                    self._count(journal, token, Outcome(row, "defer", retry_after=wait, error="rate limit"))
-                    continue
-                if wait > 0:
-                    pending.appendleft(row)
-                    await asyncio.sleep(wait)
-                    continue
                 await inflight.acquire()
                 tasks.append(asyncio.create_task(self._send(journal, inflight, token, sender, row,
                                                             self.message(notice, row))))
@@ -291,6 +290,10 @@ class BroadcastEngine:
                 self.stats.lost += 1
                 return
             assert message is not None
+            wait = await self._turn(sender, row)
+            if wait:  # a long wait (a chat paused by a 429, a group's per-minute limit): back to the queue
+                self._count(journal, token, Outcome(row, "unmark", retry_after=wait, error="rate limit"))
+                return
             try:
                 outcome = await sender.send(row, message)
             except Exception as exc:  # a sender bug must not stop the round
@@ -299,6 +302,17 @@ class BroadcastEngine:
             self._count(journal, token, outcome)
         finally:
             inflight.release()
+
+    async def _turn(self, sender: BroadcastSender, row: Row) -> float:
+        """Wait for the row's turn in the shared limits, right before its platform call (so that what the
+        platform sees is paced as booked); 0.0 when booked, else the (long) wait it would need.
+        One row at a time per process books, in the order the rows were marked."""
+        async with self._pacing:
+            while (wait := sender.reserve(row)) > 0:
+                if wait > MAX_INLINE_WAIT:
+                    return wait
+                await asyncio.sleep(wait)
+        return 0.0
 
     async def _heartbeat(self, token: str) -> None:
         loop = asyncio.get_running_loop()
@@ -334,6 +348,7 @@ class BroadcastEngine:
         """Fan out and deliver until stopped."""
         loop = asyncio.get_running_loop()
         loop.set_default_executor(ThreadPoolExecutor(16, thread_name_prefix="guanjia-broadcast"))
+        self._pacing_lock = None
         journal = Journal(self)
         inflight = asyncio.Semaphore(self.settings.broadcast_concurrency)
         writer = asyncio.create_task(journal.run())
@@ -372,6 +387,7 @@ class BroadcastEngine:
         async def main() -> None:
             loop = asyncio.get_running_loop()
             loop.set_default_executor(ThreadPoolExecutor(8, thread_name_prefix="guanjia-broadcast"))
+            self._pacing_lock = None
             journal = Journal(self)
             inflight = asyncio.Semaphore(self.settings.broadcast_concurrency)
             writer = asyncio.create_task(journal.run())
