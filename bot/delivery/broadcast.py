@@ -229,6 +229,8 @@ class BroadcastEngine:
         """The notice as this row's audience sees it; None when it must not go out any more."""
         key = (notice.id, row.lang, row.audience)
         if key not in self._messages:
+            if len(self._messages) > 1000:  # a long-running worker: old notices' renderings go
+                self._messages.clear()
             self._messages[key] = render_notice(notice, row.lang, row.audience, self.settings.timezone)
         return self._messages[key]
 
@@ -364,6 +366,7 @@ class BroadcastEngine:
                 task.cancel()
             for sender in self.senders.values():
                 await sender.aclose()
+            journal.executor.shutdown(wait=False)
 
     # ---- threads and tests ------------------------------------------------------------------------
 
@@ -404,6 +407,7 @@ class BroadcastEngine:
             finally:
                 await journal.drained()
                 writer.cancel()
+                journal.executor.shutdown(wait=False)
                 for sender in self.senders.values():
                     await sender.aclose()
 
