@@ -81,6 +81,9 @@ class Journal:
         self.engine = engine
         self.marks: list[tuple[str, int, asyncio.Future[bool]]] = []
         self.outcomes: list[tuple[str, Outcome]] = []
+        # Sends whose outcome is not committed yet: all a killed worker can leave duplicated. Bounded.
+        self.unrecorded = asyncio.Semaphore(engine.settings.broadcast_unrecorded_max)
+        self.to_release = 0  # of `unrecorded`, once the outcomes taken by the next flush are committed
         self.wake = asyncio.Event()
         self.idle = asyncio.Event()
         self.idle.set()
@@ -94,8 +97,10 @@ class Journal:
         self._poke()
         return await future
 
-    def record(self, token: str, outcome: Outcome) -> None:
+    def record(self, token: str, outcome: Outcome, sent: bool = False) -> None:
+        """Queue an outcome; `sent`: it ends a send holding an `unrecorded` slot, freed once committed."""
         self.outcomes.append((token, outcome))
+        self.to_release += sent
         self._poke()
 
     def _poke(self) -> None:
@@ -115,17 +120,18 @@ class Journal:
             self.wake.clear()
             marks, self.marks = self.marks, []
             outcomes, self.outcomes = self.outcomes, []
+            releases, self.to_release = self.to_release, 0
             if not marks and not outcomes:
                 slots.release()
                 self._settle()
                 continue
             self.active += 1
-            task = asyncio.create_task(self._flush(marks, outcomes, slots))
+            task = asyncio.create_task(self._flush(marks, outcomes, releases, slots))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
     async def _flush(self, marks: list[tuple[str, int, asyncio.Future[bool]]], outcomes: list[tuple[str, Outcome]],
-                     slots: asyncio.Semaphore) -> None:
+                     releases: int, slots: asyncio.Semaphore) -> None:
         loop = asyncio.get_running_loop()
         try:
             ours = await loop.run_in_executor(self.executor, self.engine.write_journal, marks, outcomes)
@@ -135,11 +141,14 @@ class Journal:
                 if not future.done():
                     future.set_exception(exc)
             self.outcomes[:0] = outcomes  # outcomes are facts: written with the next flush
+            self.to_release += releases
             self.wake.set()
         else:
             for _token, row_id, future in marks:
                 if not future.done():
                     future.set_result(row_id in ours)
+            for _ in range(releases):
+                self.unrecorded.release()
         finally:
             self.active -= 1
             slots.release()
@@ -292,8 +301,10 @@ class BroadcastEngine:
                 self.stats.lost += 1
                 return
             assert message is not None
+            await journal.unrecorded.acquire()
             wait = await self._turn(sender, row)
             if wait:  # a long wait (a chat paused by a 429, a group's per-minute limit): back to the queue
+                journal.unrecorded.release()
                 self._count(journal, token, Outcome(row, "unmark", retry_after=wait, error="rate limit"))
                 return
             try:
@@ -301,7 +312,8 @@ class BroadcastEngine:
             except Exception as exc:  # a sender bug must not stop the round
                 log.exception("broadcast send on %s failed", row.channel)
                 outcome = Outcome(row, "retry", retry_after=30, error=f"{row.channel}: {type(exc).__name__}")
-            self._count(journal, token, outcome)
+            self.stats.add(outcome)
+            journal.record(token, outcome, sent=True)
         finally:
             inflight.release()
 
