@@ -86,6 +86,27 @@ class Settings(BaseSettings):
     delivery_lease_seconds: float = Field(default=60.0, gt=0)  # a delivery claim lives this long unless renewed
     delivery_batch: int = Field(default=10, ge=1, le=500)  # notifications leased per delivery round
 
+    # Shared rate limits (backend/ratelimit.py): in this process, or in Redis when a URL is set
+    redis_url: str = ""  # e.g. redis://127.0.0.1:6379/0
+    telegram_messages_per_second: float = Field(default=30.0, gt=0)  # all chats together
+    telegram_burst: int = Field(default=1, ge=1)  # overall messages allowed back to back
+    telegram_messages_per_second_per_chat: float = Field(default=1.0, gt=0)
+    telegram_messages_per_minute_per_group: float = Field(default=20.0, gt=0)
+    wechat_messages_per_second: float = Field(default=50.0, gt=0)  # API calls per second, official account
+    wecom_messages_per_minute_per_member: float = Field(default=30.0, gt=0)
+
+    # The broadcast engine (bot/delivery/broadcast.py)
+    broadcast_batch: int = Field(default=200, ge=1, le=5000)  # delivery rows claimed per round
+    broadcast_lanes: int = Field(default=3, ge=1, le=32)  # rounds in flight at once per process
+    broadcast_concurrency: int = Field(default=64, ge=1, le=1000)  # sends in flight at once per process
+    broadcast_connections: int = Field(default=16, ge=1, le=200)  # kept-alive connections to the Bot API
+    # Sends per process whose outcome is not committed yet: at most this many duplicates if the process is killed.
+    broadcast_unrecorded_max: int = Field(default=32, ge=1, le=1000)
+    broadcast_fanout_batch: int = Field(default=500, ge=1, le=10000)  # residents per fan-out transaction
+    broadcast_lease_seconds: float = Field(default=30.0, gt=0)  # a claim lives this long unless renewed
+    broadcast_max_attempts: int = Field(default=8, ge=1)  # then 'failed' with the platform's error
+    broadcast_poll_seconds: float = Field(default=0.5, gt=0, le=60)  # idle: how often to look for due work
+
     @field_validator("wechat_templates", mode="before")
     @classmethod
     def _templates_json(cls, value: Any) -> Any:

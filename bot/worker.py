@@ -1,5 +1,5 @@
-"""Background work: the deadline sweeper, the weekly KPI digest and outbox delivery, in a thread or as
-`guanjia worker`."""
+"""Background work: the deadline sweeper, reminders and digests, outbox delivery and the broadcast engine, in a
+thread or as `guanjia worker`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ from backend.services.kpi_digest import send_due_digests
 from backend.services.sweeper import sweep_once
 from backend.settings import Settings
 from bot import log_safety
+from bot.delivery import broadcast_senders, late_replies
+from bot.delivery.broadcast import BroadcastEngine
+from bot.delivery.broadcast_senders import BroadcastSender
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.sender import Sender
 from bot.senders import build_senders
@@ -28,7 +31,8 @@ DELIVERY_POLL_SECONDS = 0.5
 
 class Worker:
     def __init__(self, session_factory: sessionmaker[Session], clock: Clock, settings: Settings,
-                 senders: dict[str, Sender] | None = None) -> None:
+                 senders: dict[str, Sender] | None = None,
+                 broadcast: dict[str, BroadcastSender] | None = None) -> None:
         log_safety.install(settings)  # platform clients log URLs with secrets in them
         self.session_factory = session_factory
         self.clock = clock
@@ -37,6 +41,10 @@ class Worker:
                                      senders if senders is not None else build_senders(settings, session_factory, clock),
                                      tz=settings.timezone, lease_seconds=settings.delivery_lease_seconds,
                                      batch=settings.delivery_batch)
+        # Notices: fanned out and sent by their own asyncio loop (a thread), within the shared rate limits.
+        self.broadcast = BroadcastEngine(
+            session_factory, clock, settings,
+            broadcast if broadcast is not None else broadcast_senders.build(settings, session_factory, clock))
         self.stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -45,32 +53,49 @@ class Worker:
         return (event_reminders.remind_once(self.session_factory, self.clock, self.settings)
                 + arrears.remind_once(self.session_factory, self.clock, self.settings))
 
-    def run_once(self) -> tuple[int, int]:
-        """One sweep (deadlines and reminders) and one delivery round: (ticket steps taken, notifications sent)."""
+    def periodic(self) -> int:
+        """The periodic work: deadlines, housekeeping, disclosure, reminders, digests, late replies; ticket steps."""
         steps = sweep_once(self.session_factory, self.clock, self.settings)
-        self.reminders()
-        send_due_digests(self.session_factory, self.clock, self.settings)
+        if steps:
+            log.info("swept: %d ticket step(s)", steps)
+        with transaction(self.session_factory) as session:
+            webchat_once.prune(session, self.clock)
+        if publish_due(self.session_factory, self.clock, self.settings):
+            log.info("published the monthly shared-income disclosure")
+        queued = self.reminders()
+        if queued:
+            log.info("reminders queued: %d", queued)
+        digests = send_due_digests(self.session_factory, self.clock, self.settings)
+        if digests:
+            log.info("queued the weekly KPI digest for %d communit(ies)", digests)
+        late = late_replies.retry_once(self.session_factory, self.dispatcher.senders)
+        if late:
+            log.info("late replies re-sent: %d", late)
+        return steps
+
+    def run_once(self) -> tuple[int, int]:
+        """The periodic work and one delivery round: (ticket steps taken, notifications sent)."""
+        steps = self.periodic()
         stats = self.dispatcher.deliver_once()
         return steps, stats.sent
 
+    def broadcast_once(self, timeout: float = 600.0) -> int:
+        """Fan out every due notice and send every due delivery row: the rows sent."""
+        return self.broadcast.run_until_idle(timeout).sent
+
     def run_forever(self) -> None:
+        self.broadcast.start_thread()
+        try:
+            self._run_outbox()
+        finally:
+            self.broadcast.shutdown()
+
+    def _run_outbox(self) -> None:
         next_sweep = 0.0
         while not self.stop.is_set():
             try:
                 if time.monotonic() >= next_sweep:
-                    steps = sweep_once(self.session_factory, self.clock, self.settings)
-                    with transaction(self.session_factory) as session:
-                        webchat_once.prune(session, self.clock)
-                    if steps:
-                        log.info("swept: %d ticket step(s)", steps)
-                    if publish_due(self.session_factory, self.clock, self.settings):
-                        log.info("published the monthly shared-income disclosure")
-                    queued = self.reminders()
-                    if queued:
-                        log.info("reminders queued: %d", queued)
-                    digests = send_due_digests(self.session_factory, self.clock, self.settings)
-                    if digests:
-                        log.info("queued the weekly KPI digest for %d communit(ies)", digests)
+                    self.periodic()
                     next_sweep = time.monotonic() + self.settings.sweep_interval_seconds
                 stats = self.dispatcher.deliver_once()
                 if stats.sent or stats.retried or stats.unreachable:

@@ -19,6 +19,8 @@ class ChannelMessage(Base):
         Index("ix_channel_message_chat", "channel", "chat_id", "id"),
         # One pushed copy of a notification per chat: an inbox send retried after a crash finds its row.
         UniqueConstraint("notification_id", "channel", "chat_id", name="uq_channel_message_notification_chat"),
+        # One pushed copy of a notice per chat (the broadcast engine's web chat push).
+        UniqueConstraint("notice_id", "channel", "chat_id", name="uq_channel_message_notice_chat"),
     )
 
     id: Mapped[int] = pk()
@@ -29,6 +31,7 @@ class ChannelMessage(Base):
     body: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"text", "buttons", "image_url"}
     notification_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("notification.id", ondelete="SET NULL"))
     external_id: Mapped[str] = mapped_column(String(100), default="")  # platform message id (for edits)
+    notice_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("notice.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime]
 
 

@@ -59,6 +59,7 @@ class NoticeDelivery(Base):
     __table_args__ = (
         UniqueConstraint("notice_id", "channel", "chat_id", name="uq_notice_delivery_notice_chat"),
         Index("ix_notice_delivery_due", "status", "priority", "next_attempt_at"),
+        Index("ix_notice_delivery_claim", "claim"),  # the engine renews and records by claim
     )
 
     id: Mapped[int] = pk()

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
-from collections import deque
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,6 +21,7 @@ from backend.catalogue import register
 from backend.clock import Clock
 from backend.errors import Forbidden, IllegalMove, Invalid, NotFound
 from backend.models import Household, Resident, Staff, VisitorPass
+from backend.ratelimit import Limits, limits_for
 from backend.services import outbox, permissions
 from backend.services.outbox import Recipient
 from backend.services.permissions import Perm
@@ -174,11 +173,11 @@ def verify_code(session: Session, clock: Clock, settings: Settings, staff: Staff
     """
     code = "".join(ch for ch in (code or "") if ch.isascii() and ch.isdigit())[:12]
     permissions.require(staff, Perm.VISITOR_CHECK, permissions.gate(staff.community_id))
-    _GATE.admit(staff.id, clock.now())
+    _GATE.admit(staff.id, clock.now(), settings)
     try:
         visitor_pass = _verify(session, clock, settings, staff, code)
     except IllegalMove as err:
-        _GATE.failed(staff.id, clock.now())
+        _GATE.failed(staff.id, clock.now(), settings)
         log.info("gate check by staff %s (community %s): %s for %s", staff.id, staff.community_id, err.key,
                  _masked(code))
         raise
@@ -283,40 +282,31 @@ def _masked(code: str) -> str:
 
 
 class GateLimiter:
-    """Per staff member: checks a minute, and a pause after repeated wrong codes (this process's view)."""
+    """Per staff member: checks a minute, and a pause after repeated wrong codes.
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._checks: dict[int, deque[datetime]] = {}
-        self._failures: dict[int, deque[datetime]] = {}
+    Counted in the deployment's shared limits (backend.ratelimit): this process's view on the embedded
+    default, every process's with GUANJIA_REDIS_URL set, so codes cannot be walked through several workers."""
 
-    def admit(self, staff_id: int, now: datetime) -> None:
-        with self._lock:
-            failures = _recent(self._failures.setdefault(staff_id, deque()), now - FAILURE_WINDOW)
-            if len(failures) >= FAILURES_BEFORE_PAUSE:
-                wait = failures[0] + FAILURE_WINDOW - now
-                log.warning("gate checks paused for staff %s after %d wrong codes", staff_id, len(failures))
-                raise IllegalMove("error.pass_checks_limited", minutes=max(1, int(wait.total_seconds() // 60) + 1))
-            checks = _recent(self._checks.setdefault(staff_id, deque()), now - timedelta(minutes=1))
-            if len(checks) >= CHECKS_PER_MINUTE:
-                log.warning("gate checks limited for staff %s: %d in a minute", staff_id, len(checks))
-                raise IllegalMove("error.pass_checks_limited", minutes=1)
-            checks.append(now)
+    def _limits(self, settings: Settings | None) -> Limits:
+        return limits_for(settings.redis_url if settings is not None else "")
 
-    def failed(self, staff_id: int, now: datetime) -> None:
-        with self._lock:
-            self._failures.setdefault(staff_id, deque()).append(now)
+    def admit(self, staff_id: int, now: datetime, settings: Settings | None = None) -> None:
+        limits, at = self._limits(settings), now.timestamp()
+        failures, oldest = limits.count(f"gate:fail:{staff_id}", FAILURE_WINDOW.total_seconds(), at)
+        if failures >= FAILURES_BEFORE_PAUSE:
+            wait = oldest + FAILURE_WINDOW.total_seconds() - at
+            log.warning("gate checks paused for staff %s after %d wrong codes", staff_id, failures)
+            raise IllegalMove("error.pass_checks_limited", minutes=max(1, int(wait // 60) + 1))
+        if limits.hit(f"gate:check:{staff_id}", 60.0, CHECKS_PER_MINUTE, at):
+            log.warning("gate checks limited for staff %s: %d in a minute", staff_id, CHECKS_PER_MINUTE)
+            raise IllegalMove("error.pass_checks_limited", minutes=1)
+
+    def failed(self, staff_id: int, now: datetime, settings: Settings | None = None) -> None:
+        self._limits(settings).record(f"gate:fail:{staff_id}", FAILURE_WINDOW.total_seconds(), now.timestamp())
 
     def reset(self) -> None:
-        with self._lock:
-            self._checks.clear()
-            self._failures.clear()
-
-
-def _recent(times: deque[datetime], since: datetime) -> deque[datetime]:
-    while times and times[0] < since:
-        times.popleft()
-    return times
+        """Forget this process's counts (tests)."""
+        limits_for("").reset()
 
 
 _GATE = GateLimiter()

@@ -114,6 +114,7 @@ def worker(once: bool = typer.Option(False, "--once", help="One sweep and one de
         if once:
             steps, sent = background.run_once()
             typer.echo(f"swept: {steps} ticket(s) advanced; delivered: {sent} notification(s)")
+            typer.echo(f"notices: {background.broadcast_once()} delivery row(s) sent")
             return
         _stop_on_signals(background.stop)
         typer.echo(f"worker sweeping every {settings.sweep_interval_seconds:g} s and delivering the outbox; "

@@ -44,7 +44,7 @@ class TelegramChannel:
     def __init__(self, conversation: Conversation, settings: Settings, limiter: RateLimiter | None = None) -> None:
         self.conversation = conversation
         self.settings = settings
-        self.limiter = limiter or process_limiter()
+        self.limiter = limiter or process_limiter(settings)
 
     @property
     def session_factory(self) -> sessionmaker[Session]:

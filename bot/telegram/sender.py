@@ -47,7 +47,7 @@ class TelegramSender:
         self.settings = settings
         self.session_factory = session_factory
         self.clock = clock
-        self.limiter = limiter or process_limiter()
+        self.limiter = limiter or process_limiter(settings)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._bot: Bot | None = None

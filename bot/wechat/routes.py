@@ -87,7 +87,7 @@ class OfficialAccount:
             if result.status == "unreachable":
                 break
             time.sleep(min(result.retry_after, 2.0) * (attempt + 1))
-        log.error("late reply to %s… not delivered (%s); kept in channel_message", openid[:8], result.error)
+        log.error("late reply to %s… not delivered (%s); queued for the worker to retry", openid[:8], result.error)
         with transaction(self.session_factory) as session:
             session.add(ChannelMessage(channel=CHANNEL, chat_id=openid, pushed=False, external_id="undelivered",
                                        body={"text": text, "buttons": [], "image_url": None},

@@ -60,7 +60,7 @@ class WorkApp:
                     break
                 time.sleep(min(result.retry_after, 2.0) * (attempt + 1))
             if result.status != "sent":
-                log.error("wecom reply to %s not delivered (%s); kept in channel_message", user_id[:8], result.error)
+                log.error("wecom reply to %s not delivered (%s); queued for the worker to retry", user_id[:8], result.error)
                 with transaction(self.session_factory) as session:
                     session.add(ChannelMessage(channel=CHANNEL, chat_id=user_id, pushed=False,
                                                external_id="undelivered", body=reply.as_json(),

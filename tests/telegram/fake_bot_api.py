@@ -1,13 +1,17 @@
 """A fake Telegram Bot API server on 127.0.0.1: the real wire format, every call recorded, failures on demand.
 
 Speaks the methods the bot uses (getMe, getUpdates, sendMessage, sendPhoto, editMessageText,
-answerCallbackQuery, getFile, file downloads, setMyCommands, setWebhook, ...), answers
+answerCallbackQuery, getFile, file downloads, setMyCommands, setWebhook, pinChatMessage, ...), answers
 {"ok": true, "result": ...} with real-shaped objects, and can answer 429 (retry_after) or 403.
+With `enforce(...)` it keeps Telegram's sending limits (scaled as asked) and answers 429 with
+retry_after to a message that breaks them, as Telegram does; `http_429` counts those answers.
+Connections are kept alive (HTTP/1.1), as a broadcast's client expects.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 import urllib.parse
@@ -27,6 +31,7 @@ class Call:
     method: str
     params: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
+    status: int = 0  # the HTTP status answered
 
     def __getitem__(self, key: str) -> Any:
         return self.params[key]
@@ -63,6 +68,10 @@ class FakeBotApi:
         self.files: dict[str, bytes] = {}
         self.unstarted: set[str] = set()  # users who never pressed Start: private sends get 403
         self.delay = 0.0  # seconds each call takes after it has been received (a slow platform)
+        self.http_429 = 0  # answers 429 given because a message broke an enforced limit
+        self.broken: dict[str, int] = {"overall": 0, "chat": 0}  # which limit each of those broke
+        self._limits: dict[str, tuple[float, float]] = {}  # "overall" | "chat" -> (interval, tolerance)
+        self._tat: dict[str, float] = {}
         self._lock = threading.Lock()
         self._message_id = 1000
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -88,6 +97,32 @@ class FakeBotApi:
         self.failures.append(Failure(method, status, description, retry_after,
                                      None if chat_id is None else str(chat_id), times))
 
+    def enforce(self, per_second: float, per_chat_per_second: float = 1.0, *, burst: int = 1,
+                chat_burst: int = 1, jitter: float = 0.0) -> None:
+        """Answer 429 to messages beyond `per_second` overall or `per_chat_per_second` to one chat
+        (GCRA: `burst` messages may arrive back to back, as Telegram tolerates short bursts; `jitter`
+        seconds of lateness in the arrivals are forgiven, as the network's are)."""
+        self._limits = {"overall": (1 / per_second, (burst - 1) / per_second + jitter),
+                        "chat": (1 / per_chat_per_second, (chat_burst - 1) / per_chat_per_second + jitter)}
+
+    def _over_limit(self, chat_id: str) -> float:
+        """0 when a message may arrive now (and is counted); else the seconds Telegram would ask to wait."""
+        now = time.monotonic()
+        keys = [("*", *self._limits["overall"]), (chat_id, *self._limits["chat"])]
+        waits = [self._tat.get(k, 0.0) - tolerance - now for k, _interval, tolerance in keys]
+        wait = max(waits)
+        if wait > 0:
+            self.broken["overall" if waits[0] > 0 else "chat"] += 1
+            return wait
+        for k, interval, _tolerance in keys:
+            self._tat[k] = max(self._tat.get(k, 0.0), now) + interval
+        return 0.0
+
+    def delivered(self, method: str = "sendMessage") -> list[Call]:
+        """Messages the platform accepted (answered 200)."""
+        with self._lock:
+            return [c for c in self.calls if c.method == method and c.status == 200]
+
     def sent(self, method: str | None = None, chat_id: str | int | None = None) -> list[Call]:
         with self._lock:
             return [c for c in self.calls if (method is None or c.method == method)
@@ -107,9 +142,23 @@ class FakeBotApi:
     # ---- the API -----------------------------------------------------------------------
 
     def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        call = Call(method, params)
+        status, body = self._answer_call(call)
+        call.status = status
+        return status, body
+
+    def _answer_call(self, call: Call) -> tuple[int, dict[str, Any]]:
+        method, params = call.method, call.params
         with self._lock:
-            self.calls.append(Call(method, params))
+            self.calls.append(call)
             failure = self._failure(method, params)
+            wait = self._over_limit(str(params.get("chat_id"))) \
+                if self._limits and failure is None and method in ("sendMessage", "sendPhoto") else 0.0
+            if wait:
+                self.http_429 += 1
+        if wait:
+            return 429, {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after "
+                         f"{math.ceil(wait)}", "parameters": {"retry_after": math.ceil(wait)}}
         if self.delay:
             time.sleep(self.delay)
         if failure is not None:
@@ -198,6 +247,9 @@ class FakeBotApi:
         api = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive: every answer carries its Content-Length
+            disable_nagle_algorithm = True  # headers and body leave at once (no 40 ms delayed-ACK stall)
+
             def log_message(self, *_args: Any) -> None:  # quiet
                 return
 
