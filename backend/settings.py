@@ -101,7 +101,8 @@ class Settings(BaseSettings):
     broadcast_concurrency: int = Field(default=64, ge=1, le=1000)  # sends in flight at once per process
     broadcast_connections: int = Field(default=16, ge=1, le=200)  # kept-alive connections to the Bot API
     # Sends per process whose outcome is not committed yet: at most this many duplicates if the process is killed.
-    broadcast_unrecorded_max: int = Field(default=32, ge=1, le=1000)
+    # 1 (the default) keeps a kill to at most one duplicate; more sends faster per process (docs/broadcast.md).
+    broadcast_unrecorded_max: int = Field(default=1, ge=1, le=1000)
     broadcast_fanout_batch: int = Field(default=500, ge=1, le=10000)  # residents per fan-out transaction
     broadcast_lease_seconds: float = Field(default=30.0, gt=0)  # a claim lives this long unless renewed
     broadcast_max_attempts: int = Field(default=8, ge=1)  # then 'failed' with the platform's error

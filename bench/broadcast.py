@@ -18,7 +18,7 @@ lost, kills), with the 429s of every run:
     broadcast: recipients=10000 seconds=S minimum_seconds=M ratio=R http_429=N duplicates=D lost=L kills=K
 
     PYTHONPATH=. python bench/broadcast.py [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
-        [--redis redis://127.0.0.1:6379/0] [--recipients 10000] [--rate 1000] [--workers 1] [--skip-sqlite]
+        [--redis redis://127.0.0.1:6379/0] [--recipients 10000] [--rate 1000] [--workers 4] [--skip-sqlite]
 """
 
 from __future__ import annotations
@@ -143,6 +143,8 @@ def _env(db_url: str, api: FakeBotApi, rate: float, redis_url: str, tmp: Path) -
         "GUANJIA_BROADCAST_POLL_SECONDS": "0.1", "GUANJIA_BROADCAST_LEASE_SECONDS": "3",
         "GUANJIA_DELIVERY_LEASE_SECONDS": "3",
     })
+    # The engine's own knobs pass through, to compare settings (e.g. GUANJIA_BROADCAST_UNRECORDED_MAX=1).
+    env.update({k: v for k, v in os.environ.items() if k.startswith("GUANJIA_BROADCAST_")})
     return env
 
 
@@ -305,7 +307,7 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=1000.0)
-    parser.add_argument("--workers", type=int, default=1, help="worker processes of the throughput run")
+    parser.add_argument("--workers", type=int, default=4, help="worker processes of the throughput run")
     parser.add_argument("--crash-workers", type=int, default=4)
     parser.add_argument("--warmup", type=float, default=60.0, help="seconds to wait at most for the workers to start")
     parser.add_argument("--skip-sqlite", action="store_true")

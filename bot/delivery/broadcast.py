@@ -115,7 +115,8 @@ class Journal:
         slots = asyncio.Semaphore(JOURNAL_FLUSHES)
         while True:
             await self.wake.wait()
-            await asyncio.sleep(JOURNAL_GATHER_SECONDS)
+            if not self.unrecorded.locked():  # sends are waiting for an outcome to be recorded: write at once
+                await asyncio.sleep(JOURNAL_GATHER_SECONDS)
             await slots.acquire()  # while every flush is busy, more rows gather for the next one
             self.wake.clear()
             marks, self.marks = self.marks, []

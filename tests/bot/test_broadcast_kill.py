@@ -24,7 +24,7 @@ from tests.bot.test_delivery_kill import GUANJIA, _env, platforms  # noqa: F401 
 
 RESIDENTS = int(os.environ.get("GUANJIA_TEST_BROADCAST_RESIDENTS", "150"))
 KILLS = int(os.environ.get("GUANJIA_TEST_BROADCAST_KILLS", "3"))
-UNRECORDED_MAX = 8  # sends a worker may have without a committed outcome: the most one kill can duplicate
+UNRECORDED_MAX = 1  # the default: one send at the platform without a committed outcome, per process
 
 
 def test_kill_9_mid_broadcast_misses_nobody_and_duplicates_only_sends_in_flight(
@@ -88,4 +88,4 @@ def test_kill_9_mid_broadcast_misses_nobody_and_duplicates_only_sends_in_flight(
     # Every duplicate is a send the killed worker had in flight, on record as in doubt; a kill leaves at most
     # UNRECORDED_MAX of them.
     assert all(in_doubt.get(chat, 0) >= extra for chat, extra in duplicated.items()), (duplicated, in_doubt)
-    assert sum(duplicated.values()) <= kills * UNRECORDED_MAX
+    assert sum(duplicated.values()) <= kills * UNRECORDED_MAX  # at most one per kill
