@@ -31,7 +31,7 @@ from bot.console.tickets_pages import local
 
 router = APIRouter(include_in_schema=False)
 Short = Annotated[str, Form(max_length=300)]
-Long = Annotated[str, Form(max_length=8000)]
+Long = Annotated[str, Form(max_length=20000)]  # the service says when a body is too long
 DRAFT_TTL = 3600.0
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -50,7 +50,10 @@ def to_utc(value: str, tz: str, what: str) -> datetime | None:
         raise Invalid(what, key="console.notices.bad_time", value=value[:30]) from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(tz))
-    return moment.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+    try:
+        return moment.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+    except OverflowError as exc:  # year 1 in a zone east of UTC
+        raise Invalid(what, key="console.notices.bad_time", value=value[:30]) from exc
 
 
 def _drafts(console: Console) -> Path:

@@ -141,7 +141,7 @@ def test_console_in_a_browser(server, browser):
     assert "已导入" in browser.find_element(by, "#done").text
     shot(browser, "07-import-done")
 
-    for page in ("bindings", "faq", "staff", "gate"):
+    for page in ("bindings", "faq", "staff", "gate", "events"):
         browser.get(f"{base}/console/{page}")
         assert browser.find_elements(by, "main h1")
         shot(browser, f"08-{page}")

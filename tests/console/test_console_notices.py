@@ -70,17 +70,21 @@ def test_a_later_time_is_local_and_stored_in_utc(console, session_factory, clock
     ({"when": "later", "send_at": "2026-11-30T08:00"}, None, "已经过去"),
     ({"when": "later", "send_at": ""}, None, "请填写发送时间"),
     ({"when": "later", "send_at": "明天早上"}, None, "无法识别"),
+    ({"when": "later", "send_at": "0001-01-01T00:00"}, None, "无法识别"),
+    ({"when": "later", "send_at": "2028-01-01T00:00"}, None, "不能超过一年以后"),
+    ({"expires_at": "2026-12-01T08:00"}, None, "有效期须晚于发送时间"),
     ({"title": ""}, None, "标题不能为空"),
+    ({"body": "长" * 5000}, None, "超过 Telegram 单条消息"),
     ({}, {"image": ("photo.png", b"MZ not an image at all", "image/png")}, "不是图片"),
 ])
 @pytest.mark.parametrize("action", ["send", "preview"])
 def test_refusals_keep_the_form(console, session_factory, changes, files, words, action):
-    if action == "preview" and "title" in changes:
+    if action == "preview" and ("title" in changes or "body" in changes):
         return  # a preview is about the audience; the title is checked when sending
     page = _post(console, {**FORM, **changes, "action": action}, files=files)
     assert page.status_code in (400, 409, 422), page.status_code
     assert 'id="refusal"' in page.text and words in page.text, page.text[-3000:]
-    assert "请提前储水" in page.text and f'value="{changes.get("targets", "3栋")}"' in page.text
+    assert changes.get("body", "请提前储水")[:100] in page.text and f'value="{changes.get("targets", "3栋")}"' in page.text
     assert _notices(session_factory) == []
 
 
@@ -228,3 +232,51 @@ def test_another_communitys_event_is_not_found(app, people, session_factory, clo
         for path in (f"/console/events/{theirs}", f"/console/events/{theirs}/attendees.csv",
                      "/console/events/99999999999999999999"):
             assert client.get(path).status_code == 404, path
+
+
+EVENT = {"title": "冬至包饺子", "starts_at": "2026-12-05T14:00", "ends_at": "2026-12-05T16:00",
+         "signup_deadline": "2026-12-04T20:00", "location": "会所", "description": "一起包饺子。", "capacity": "20",
+         "fee": "", "household_limit": "3", "targets": "3栋"}
+
+
+def _create_event(client: TestClient, data: dict[str, str]):  # type: ignore[no-untyped-def]
+    csrf = csrf_of(client.get("/console/events").text)
+    return client.post("/console/events", data={"csrf": csrf, **data}, follow_redirects=False)
+
+
+def test_create_an_event_with_its_invitation(console, people, session_factory, clock):
+    done = _create_event(console, EVENT)
+    assert done.status_code == 303, done.text[-2000:]
+    with session_factory() as s:
+        event = s.query(CommunityEvent).one()
+        invitation = s.query(Notice).one()
+        # 14:00 in Shanghai is 06:00 UTC; the deadline 20:00 local is 12:00 UTC the day before
+        assert (event.starts_at, event.ends_at, event.signup_deadline) == (
+            clock.now().replace(day=5, hour=6), clock.now().replace(day=5, hour=8), clock.now().replace(day=4, hour=12))
+        assert (event.capacity, event.household_limit, event.audience, event.community_id) == (
+            20, 3, {"buildings": ["3"]}, people.a.community.id)
+        assert (invitation.kind, invitation.event_id, invitation.status) == ("invitation", event.id, "scheduled")
+        assert s.query(AuditEntry).filter_by(action="event.create", target=f"event:{event.id}").count() == 1
+    assert done.headers["location"] == f"/console/events/{event.id}?invited={invitation.id}"
+    page = console.get(done.headers["location"]).text
+    assert "邀请通知已安排发送" in page and "0 / 20" in page
+    assert "冬至包饺子" in console.get("/console/events").text
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"starts_at": "2026-11-30T14:00"}, "已过"),
+    ({"starts_at": ""}, "活动时间"),
+    ({"title": " "}, "标题"),
+    ({"capacity": "二十"}, "须为数字"),
+    ({"fee": "free"}, "须为数字"),
+    ({"targets": "欠费住户"}, "只能发给全小区"),
+    ({"targets": "3栋12层"}, "没有任何住户"),
+    ({"signup_deadline": "2026-12-06T10:00"}, "报名截止时间应早于"),
+])
+def test_event_refusals_keep_the_form(console, session_factory, changes, words):
+    page = _create_event(console, {**EVENT, **changes})
+    assert page.status_code in (400, 409, 422), page.status_code
+    assert 'id="refusal"' in page.text and words in page.text, page.text[-3000:]
+    assert "一起包饺子。" in page.text and 'value="会所"' in page.text
+    with session_factory() as s:
+        assert s.query(CommunityEvent).count() == 0 and s.query(Notice).count() == 0

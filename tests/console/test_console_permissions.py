@@ -30,13 +30,13 @@ MAY_SEE = {
     "guard": {"tickets", "gate"},
 }
 ACTIONS = ("accept", "category", "duty", "steward", "faq", "reveal", "preview", "notice", "cancel", "report",
-           "event", "signups")
+           "event", "signups", "new_event")
 # role -> actions it may do on community a's new plumbing ticket / data (others: refused)
 MAY_DO = {
     "manager": set(ACTIONS),
     "admin": set(ACTIONS),
     "cs_lead": {"accept", "category", "duty", "faq", "reveal", "preview", "notice", "cancel", "report", "event",
-                "signups"},
+                "signups", "new_event"},
     # engineering's ticket in a building cs is not steward of: not on cs's board at all; notices: yes
     "cs": {"preview", "notice", "cancel", "report"},
     "eng_lead": {"accept", "duty", "reveal", "report"},  # reads notices' reports, sends none
@@ -118,6 +118,8 @@ def test_role_pages_and_actions(role, app, people, session_factory, clock, setti
             and client.get(f"/console/notices/{notice_id}/record.csv").status_code == 200,
             "event": client.get(f"/console/events/{event_id}").status_code == 200,
             "signups": client.get(f"/console/events/{event_id}/attendees.xlsx").status_code == 200,
+            "new_event": _post(client, "/console/tickets", "/console/events", {
+                "title": "新活动", "starts_at": "2026-12-09T10:00", "targets": "全小区"}) == 303,
         }
     assert {a for a, ok in done.items() if ok} == MAY_DO[role], role
     with session_factory() as session:
@@ -125,8 +127,10 @@ def test_role_pages_and_actions(role, app, people, session_factory, clock, setti
         tech = session.get(Staff, tech_id)
         assert (ticket.assignee_id is not None) == ("accept" in MAY_DO[role])
         assert tech.on_duty == ("duty" not in MAY_DO[role])
-        sent = session.query(Notice).filter(Notice.id != notice_id).count()
+        sent = session.query(Notice).filter(Notice.id != notice_id, Notice.kind == "notice").count()
         assert sent == ("notice" in MAY_DO[role])
+        created = session.query(CommunityEvent).filter(CommunityEvent.id != event_id).count()
+        assert created == ("new_event" in MAY_DO[role])
         assert session.get(Notice, notice_id).status == ("cancelled" if "cancel" in MAY_DO[role] else "scheduled")
 
 
