@@ -62,6 +62,17 @@ def _drafts(console: Console) -> Path:
     return folder
 
 
+def _keep(console: Console, data: bytes) -> str:
+    """Keep a previewed image for the send that follows; the uploader's stale drafts are removed meanwhile."""
+    folder = _drafts(console)
+    for old in folder.glob(f"{console.staff.id}-*.img"):
+        if time.time() - old.stat().st_mtime > DRAFT_TTL:
+            old.unlink(missing_ok=True)
+    token = secrets.token_urlsafe(18)
+    (folder / f"{console.staff.id}-{token}.img").write_bytes(data)
+    return token
+
+
 def _draft_path(console: Console, token: str) -> Path | None:
     if not TOKEN.fullmatch(token):
         return None
@@ -137,9 +148,7 @@ def _compose(request: Request, console: Console, form: dict[str, str], upload: n
                               mb=notices.MAX_IMAGE_BYTES // 1024 // 1024)
             if notices.image_kind(upload.data) is None:
                 raise Invalid("image", key="notices.not_image", filename=upload.filename)
-            token = secrets.token_urlsafe(18)
-            (_drafts(console) / f"{console.staff.id}-{token}.img").write_bytes(upload.data)
-            form["image_token"], form["image_name"] = token, upload.filename
+            form["image_token"], form["image_name"] = _keep(console, upload.data), upload.filename
         elif form["image_token"]:
             kept = _draft_path(console, form["image_token"])
             if kept is None:

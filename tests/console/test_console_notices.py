@@ -280,3 +280,16 @@ def test_event_refusals_keep_the_form(console, session_factory, changes, words):
     assert "一起包饺子。" in page.text and 'value="会所"' in page.text
     with session_factory() as s:
         assert s.query(CommunityEvent).count() == 0 and s.query(Notice).count() == 0
+
+
+def test_a_company_admin_sends_in_the_community_chosen(app, people, session_factory):
+    with TestClient(app) as client:
+        sign_in(client, "a-admin")
+        csrf = csrf_of(client.get("/console/notices").text)
+        assert client.post("/console/community", data={"csrf": csrf, "code": "b"},
+                           follow_redirects=False).status_code == 303
+        page = _post(client, {**FORM, "action": "preview"})
+        assert "住户 1 人" in page.text  # community b's building 3
+        assert _post(client, {**FORM, "action": "send"}).status_code == 303
+    [notice] = _notices(session_factory)
+    assert notice.community_id == people.b.community.id and notice.created_by == people.a.staff["admin"].id
