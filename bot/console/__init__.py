@@ -12,8 +12,10 @@ def mount(app: FastAPI) -> None:
     from bot.console.auth_pages import router as auth_router
     from bot.console.dashboard import router as dashboard_router
     from bot.console.deps import ConsoleRedirect, CsrfRefused, render, set_cookie
+    from bot.console.events_pages import router as events_router
     from bot.console.gate_page import router as gate_router
     from bot.console.imports_page import router as imports_router
+    from bot.console.notices_pages import router as notices_router
     from bot.console.office_pages import router as office_router
     from bot.console.static import router as static_router
     from bot.console.tickets_pages import router as tickets_router
@@ -52,6 +54,7 @@ def mount(app: FastAPI) -> None:
 
     app.add_exception_handler(Forbidden, _forbidden)
     app.add_exception_handler(NotFound, _not_found)
-    for router in (static_router, auth_router, tickets_router, office_router, imports_router, gate_router):
+    for router in (static_router, auth_router, tickets_router, office_router, imports_router, gate_router,
+                   notices_router, events_router):
         app.include_router(router, prefix="/console")
     app.include_router(dashboard_router)  # /console/dashboard: the service plan's KPIs

@@ -4,12 +4,14 @@ The manager's password is set with `guanjia staff password manager` (stdin). In 
 password is refused, then the manager signs in; the board is filtered; a resident reports a leak in the
 web chat in another tab and the ticket appears on the board without a reload; the manager accepts it;
 edits the plumbing deadline and the next reported ticket carries it; imports a roster with an error, then
-a good one. Screenshots of every page go to var/artefacts/console/. Skipped only where Chromium is missing
-and CI is not set.
+a good one; previews a notice to building 3 (the audience counted) and sends it (scheduled for the engine).
+Screenshots of every page go to var/artefacts/console/. Skipped only where Chromium is missing and CI is
+not set.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -139,13 +141,35 @@ def test_console_in_a_browser(server, browser):
     assert "已导入" in browser.find_element(by, "#done").text
     shot(browser, "07-import-done")
 
-    for page in ("bindings", "faq", "staff", "gate"):
+    for page in ("bindings", "faq", "staff", "gate", "events"):
         browser.get(f"{base}/console/{page}")
         assert browser.find_elements(by, "main h1")
         shot(browser, f"08-{page}")
     browser.get(f"{base}/console/audit")
     assert "phone.reveal" in browser.find_element(by, "#audit").text
     shot(browser, "08-audit")
+
+    # a notice to building 3: the preview counts the audience (the form stays filled), then it is sent
+    browser.get(f"{base}/console/notices")
+    browser.find_element(by, "input[name=title]").send_keys("三号楼电梯维保")
+    browser.find_element(by, "textarea[name=body]").send_keys("明天上午9点至11点三号楼电梯维保，请走楼梯。")
+    browser.find_element(by, "input[name=targets]").send_keys("3栋")
+    browser.find_element(by, "#preview-button").click()
+    residents = wait(lambda: browser.find_elements(by, "#preview-residents"))[0].text
+    assert int(re.search(r"住户 (\d+) 人", residents).group(1)) >= 1, residents  # the resident bound above, at least
+    assert "网页聊天" in browser.find_element(by, "#preview").text  # reachable in the web chat
+    assert browser.find_element(by, "input[name=title]").get_attribute("value") == "三号楼电梯维保"
+    shot(browser, "08-notices-preview")
+    browser.find_element(by, "#send-button").click()
+    wait(lambda: browser.find_elements(by, "#sent"))
+    newest = browser.find_element(by, "#notices tr.notice")
+    assert "三号楼电梯维保" in newest.text and "3栋" in newest.text
+    assert any(word in newest.text for word in ("待发送", "准备发送", "发送中", "已发送"))  # the engine may be quick
+    notice_id = newest.get_attribute("data-id")
+    shot(browser, "08-notices-sent")
+    browser.get(f"{base}/console/notices/{notice_id}")
+    assert browser.find_elements(by, "#report")
+    shot(browser, "08-notice-report")
     browser.set_window_size(1280, 900)
     browser.get(f"{base}/console/tickets")
     shot(browser, "09-tickets-desktop")

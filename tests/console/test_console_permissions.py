@@ -5,35 +5,41 @@ Who may do what comes from backend/services/permissions.py; this table says what
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from fastapi.testclient import TestClient
 
 from backend.domain import Kind
-from backend.models import Staff, Ticket, TicketCategory
+from backend.models import CommunityEvent, Notice, Staff, Ticket, TicketCategory
+from backend.services import notices
 from backend.services.actor import Actor
 from backend.services.tickets import NewTicket, TicketService
 from tests.console.conftest import csrf_of, sign_in
 
 ROLES = ("manager", "cs_lead", "cs", "eng_lead", "tech", "guard", "admin")
-PAGES = ("tickets", "categories", "imports", "bindings", "faq", "staff", "gate", "audit")
+PAGES = ("tickets", "categories", "imports", "bindings", "faq", "staff", "gate", "audit", "notices", "events")
 # role -> pages it may open (others: 403)
 MAY_SEE = {
     "manager": set(PAGES),
     "admin": set(PAGES),
-    "cs_lead": {"tickets", "categories", "imports", "bindings", "faq", "staff", "audit"},
-    "cs": {"tickets", "imports", "bindings"},
-    "eng_lead": {"tickets", "staff"},
+    "cs_lead": {"tickets", "categories", "imports", "bindings", "faq", "staff", "audit", "notices", "events"},
+    "cs": {"tickets", "imports", "bindings", "notices"},
+    "eng_lead": {"tickets", "staff", "notices"},
     "tech": {"tickets"},
     "guard": {"tickets", "gate"},
 }
-ACTIONS = ("accept", "category", "duty", "steward", "faq", "reveal")
+ACTIONS = ("accept", "category", "duty", "steward", "faq", "reveal", "preview", "notice", "cancel", "report",
+           "event", "signups", "new_event")
 # role -> actions it may do on community a's new plumbing ticket / data (others: refused)
 MAY_DO = {
     "manager": set(ACTIONS),
     "admin": set(ACTIONS),
-    "cs_lead": {"accept", "category", "duty", "faq", "reveal"},
-    "cs": set(),  # engineering's ticket in a building cs is not steward of: not on cs's board at all
-    "eng_lead": {"accept", "duty", "reveal"},
+    "cs_lead": {"accept", "category", "duty", "faq", "reveal", "preview", "notice", "cancel", "report", "event",
+                "signups", "new_event"},
+    # engineering's ticket in a building cs is not steward of: not on cs's board at all; notices: yes
+    "cs": {"preview", "notice", "cancel", "report"},
+    "eng_lead": {"accept", "duty", "reveal", "report"},  # reads notices' reports, sends none
     "tech": {"accept", "reveal"},  # the phone of a ticket they hold (accepted just before)
     "guard": set(),
 }
@@ -48,6 +54,20 @@ def _ticket(session_factory, clock, settings, world) -> int:
         return ticket.number
 
 
+def _notice_and_event(session_factory, clock, settings, world) -> tuple[int, int]:
+    """A scheduled notice (by the operator) and an event in community a."""
+    with session_factory() as session, session.begin():
+        cid, now = world.a.community.id, clock.now()
+        notice, _ = notices.create(session, clock, cid, notices.Draft(
+            title="明日停电", body="正文", category="outage", audience={"community": True},
+            scheduled_at=now + timedelta(days=1)), created_by=None, media_dir=settings.media_dir)
+        event = CommunityEvent(community_id=cid, title="包饺子", starts_at=now + timedelta(days=2), created_at=now,
+                               updated_at=now)
+        session.add(event)
+        session.flush()
+        return notice.id, event.id
+
+
 def _post(client: TestClient, page: str, path: str, data: dict[str, str] | None = None) -> int:
     form = client.get(page)
     csrf = csrf_of(form.text)
@@ -57,6 +77,7 @@ def _post(client: TestClient, page: str, path: str, data: dict[str, str] | None 
 @pytest.mark.parametrize("role", ROLES)
 def test_role_pages_and_actions(role, app, people, session_factory, clock, settings):
     number = _ticket(session_factory, clock, settings, people)
+    notice_id, event_id = _notice_and_event(session_factory, clock, settings, people)
     with session_factory() as session:
         plumbing = session.query(TicketCategory).filter_by(community_id=people.a.community.id, code="plumbing").one()
         tech_id = people.a.staff["tech"].id
@@ -65,6 +86,9 @@ def test_role_pages_and_actions(role, app, people, session_factory, clock, setti
         for page in PAGES:
             status = client.get(f"/console/{page}").status_code
             assert status == (200 if page in MAY_SEE[role] else 403), (role, page, status)
+        menu = client.get("/console/tickets").text.split("<main>", 1)[0]
+        for page in ("notices", "events"):  # the menu offers what the role may open
+            assert (f'href="/console/{page}"' in menu) == (page in MAY_SEE[role]), (role, page)
         seen = client.get(f"/console/tickets/{number}")
         sees_ticket = role not in ("guard", "cs")  # neither their department's nor their buildings'
         assert seen.status_code == (200 if sees_ticket else 404)
@@ -85,6 +109,17 @@ def test_role_pages_and_actions(role, app, people, session_factory, clock, setti
             "steward": _post(client, "/console/tickets", f"/console/buildings/{people.a.building.id}/steward",
                              {"steward": str(people.a.staff["cs"].id)}) == 303,
             "faq": _post(client, "/console/tickets", "/console/faq", {"question": "几点开门", "answer": "八点"}) == 303,
+            "preview": _post(client, "/console/tickets", "/console/notices",
+                             {"targets": "3栋", "action": "preview"}) == 200,
+            "notice": _post(client, "/console/tickets", "/console/notices", {
+                "category": "tip", "title": "通知", "body": "正文", "targets": "3栋", "action": "send"}) == 303,
+            "cancel": _post(client, "/console/tickets", f"/console/notices/{notice_id}/cancel") == 303,
+            "report": client.get(f"/console/notices/{notice_id}").status_code == 200
+            and client.get(f"/console/notices/{notice_id}/record.csv").status_code == 200,
+            "event": client.get(f"/console/events/{event_id}").status_code == 200,
+            "signups": client.get(f"/console/events/{event_id}/attendees.xlsx").status_code == 200,
+            "new_event": _post(client, "/console/tickets", "/console/events", {
+                "title": "新活动", "starts_at": "2026-12-09T10:00", "targets": "全小区"}) == 303,
         }
     assert {a for a, ok in done.items() if ok} == MAY_DO[role], role
     with session_factory() as session:
@@ -92,6 +127,11 @@ def test_role_pages_and_actions(role, app, people, session_factory, clock, setti
         tech = session.get(Staff, tech_id)
         assert (ticket.assignee_id is not None) == ("accept" in MAY_DO[role])
         assert tech.on_duty == ("duty" not in MAY_DO[role])
+        sent = session.query(Notice).filter(Notice.id != notice_id, Notice.kind == "notice").count()
+        assert sent == ("notice" in MAY_DO[role])
+        created = session.query(CommunityEvent).filter(CommunityEvent.id != event_id).count()
+        assert created == ("new_event" in MAY_DO[role])
+        assert session.get(Notice, notice_id).status == ("cancelled" if "cancel" in MAY_DO[role] else "scheduled")
 
 
 def test_another_communitys_ticket_is_not_found(app, people, session_factory, clock, settings):
