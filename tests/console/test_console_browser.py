@@ -167,6 +167,9 @@ def test_console_in_a_browser(server, browser):
     assert any(word in newest.text for word in ("待发送", "准备发送", "发送中", "已发送"))  # the engine may be quick
     notice_id = newest.get_attribute("data-id")
     shot(browser, "08-notices-sent")
+    # The resident of 3-2-1502 (building 3) gets it in the web chat, pushed by the broadcast engine.
+    resident.wait_for(lambda: any("三号楼电梯维保" in t for t in resident.pushed_texts()))
+    console.focus()
     browser.get(f"{base}/console/notices/{notice_id}")
     assert browser.find_elements(by, "#report")
     shot(browser, "08-notice-report")
