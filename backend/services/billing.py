@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 from calendar import monthrange
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -217,6 +219,22 @@ def _place(v: dict[str, str]) -> _Place:
     return _Place(parse_building(v["building"]), parse_unit(v["unit"]), parse_room(v["room"]))
 
 
+@contextmanager
+def _all_or_nothing(session: Session, report: ImportReport, dry_run: bool) -> Iterator[None]:
+    """The rows are written in a savepoint, kept only when every row passed and this is no dry run (a dry
+    run does every check and write, so its counts are exact)."""
+    nested = session.begin_nested()
+    try:
+        yield
+    finally:
+        if report.errors or dry_run:
+            nested.rollback()
+        else:
+            nested.commit()
+    if report.errors:
+        report.rows = 0
+
+
 def import_bills(session: Session, community_id: int, path: Path | str, clock: Clock, tz: str, *,
                  dry_run: bool = False) -> ImportReport:
     """楼栋 单元 房号 费用类型 账期 [数量 单价] 金额 [到期日]; 金额 may be left out when 数量 × 单价 is given."""
@@ -224,8 +242,7 @@ def import_bills(session: Session, community_id: int, path: Path | str, clock: C
     rows = read_rows(Path(path), BILL_COLUMNS, BILL_REQUIRED, report)
     now = clock.now()
     seen: dict[tuple[int, str, str], int] = {}
-    nested = session.begin_nested()
-    try:
+    with _all_or_nothing(session, report, dry_run):
         for row in rows:
             v = row.values
             try:
@@ -252,13 +269,6 @@ def import_bills(session: Session, community_id: int, path: Path | str, clock: C
                 continue
             report.count(report.created if created else report.updated, "bills")
             report.rows += 1
-    finally:
-        if report.errors or dry_run:
-            nested.rollback()
-        else:
-            nested.commit()
-    if report.errors:
-        report.rows = 0
     return report
 
 
@@ -268,8 +278,7 @@ def import_payments(session: Session, community_id: int, path: Path | str, clock
     report = ImportReport("payments", dry_run=dry_run)
     rows = read_rows(Path(path), PAYMENT_COLUMNS, PAYMENT_REQUIRED, report)
     refs: dict[str, int] = {}
-    nested = session.begin_nested()
-    try:
+    with _all_or_nothing(session, report, dry_run):
         for row in rows:
             v = row.values
             try:
@@ -299,11 +308,4 @@ def import_payments(session: Session, community_id: int, path: Path | str, clock
                 continue
             report.count(report.created, "payments")
             report.rows += 1
-    finally:
-        if report.errors or dry_run:
-            nested.rollback()
-        else:
-            nested.commit()
-    if report.errors:
-        report.rows = 0
     return report

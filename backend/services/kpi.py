@@ -33,7 +33,7 @@ from backend.domain import SATISFACTION_TARGETS, Kind, SatisfactionArea, Status
 from backend.errors import Invalid, NotFound
 from backend.models import Building, Community, Staff, Ticket, TicketCategory
 from backend.services import kpi_texts, permissions  # noqa: F401  (registers the texts the errors name)
-from backend.services.satisfaction import SATISFIED
+from backend.services.satisfaction import SATISFIED, AreaSatisfaction
 from backend.settings import Settings
 
 ESCALATED_LEVEL = 3  # the ladder reached the supervisor (3) or the project manager (4)
@@ -164,22 +164,6 @@ class Now:
 
 
 @dataclass
-class AreaFigures:
-    area: str
-    rated: int
-    satisfied: int
-    target: float
-
-    @property
-    def share(self) -> float | None:
-        return round(self.satisfied / self.rated, 4) if self.rated else None
-
-    @property
-    def met(self) -> bool | None:
-        return None if self.share is None else self.share >= self.target
-
-
-@dataclass
 class Count:
     key: str
     label: str
@@ -215,7 +199,7 @@ class Dashboard:
     emergency: Emergency
     categories: list[CategoryFigures]
     now: Now
-    satisfaction: list[AreaFigures]
+    satisfaction: list[AreaSatisfaction]
     by_category: list[Count]
     by_building: list[Count]
     by_week: list[Count]
@@ -231,7 +215,7 @@ class Dashboard:
         for row, figures in zip(out["categories"], self.categories, strict=True):
             row["respond"], row["resolve"] = figures.respond.as_dict(), figures.resolve.as_dict()
         for row, area in zip(out["satisfaction"], self.satisfaction, strict=True):
-            row["share"], row["met"] = area.share, area.met
+            row["share"], row["met"] = round(area.share, 4) if area.share is not None else None, area.met
         for row, person in zip(out["staff"], self.staff, strict=True):
             row["respond"] = person.respond.as_dict()
         return out
@@ -384,7 +368,7 @@ def dashboard(session: Session, community_ids: list[int], period: Period, now: d
         for i, a in enumerate(areas):
             sat[a][0] += int(r[14 + i] or 0)
             sat[a][1] += int(r[14 + len(areas) + i] or 0)
-    satisfaction = [AreaFigures(area.value, *sat[area.value], SATISFACTION_TARGETS[area]) for area in SatisfactionArea]
+    satisfaction = [AreaSatisfaction(area.value, *sat[area.value], SATISFACTION_TARGETS[area]) for area in SatisfactionArea]
 
     # 3. Now: open, overdue and escalated work (any creation date), and the overdue listed.
     mine = Ticket.community_id.in_(ids)

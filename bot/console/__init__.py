@@ -34,26 +34,23 @@ def mount(app: FastAPI) -> None:
     async def _csrf(request: Request, _exc: Exception) -> HTMLResponse:
         return render(request, "console/message.html", status_code=403, key="console.csrf", c=None)
 
-    async def _forbidden(request: Request, exc: Exception) -> Response:
-        if not request.url.path.startswith("/console"):
-            from backend.api.errors import _domain_error
+    def _page_for(status: int, key: str):  # type: ignore[no-untyped-def]
+        """A domain error: the console's page under /console, the REST API's JSON elsewhere."""
 
-            return await _domain_error(request, exc)
-        # The request's transaction is rolled back by now: the page is drawn without the menu (c=None).
-        return render(request, "console/message.html", status_code=403, key="console.forbidden", c=None)
+        async def handler(request: Request, exc: Exception) -> Response:
+            if not request.url.path.startswith("/console"):
+                from backend.api.errors import _domain_error
+
+                return await _domain_error(request, exc)
+            # The request's transaction is rolled back by now: the page is drawn without the menu (c=None).
+            return render(request, "console/message.html", status_code=status, key=key, c=None)
+
+        return handler
 
     app.add_exception_handler(ConsoleRedirect, _redirect)
     app.add_exception_handler(CsrfRefused, _csrf)
-
-    async def _not_found(request: Request, exc: Exception) -> Response:
-        if not request.url.path.startswith("/console"):
-            from backend.api.errors import _domain_error
-
-            return await _domain_error(request, exc)
-        return render(request, "console/message.html", status_code=404, key="console.not_found", c=None)
-
-    app.add_exception_handler(Forbidden, _forbidden)
-    app.add_exception_handler(NotFound, _not_found)
+    app.add_exception_handler(Forbidden, _page_for(403, "console.forbidden"))
+    app.add_exception_handler(NotFound, _page_for(404, "console.not_found"))
     for router in (static_router, auth_router, tickets_router, office_router, imports_router, gate_router,
                    notices_router, events_router):
         app.include_router(router, prefix="/console")
