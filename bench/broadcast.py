@@ -18,7 +18,7 @@ lost, kills), with the 429s of every run:
     broadcast: recipients=10000 seconds=S minimum_seconds=M ratio=R http_429=N duplicates=D lost=L kills=K
 
     PYTHONPATH=. python bench/broadcast.py [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
-        [--redis redis://127.0.0.1:6379/0] [--recipients 10000] [--rate 1000] [--workers 4] [--skip-sqlite]
+        [--redis redis://127.0.0.1:6379/0] [--recipients 10000] [--rate 1000] [--workers 2] [--skip-sqlite]
 """
 
 from __future__ import annotations
@@ -307,7 +307,7 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=1000.0)
-    parser.add_argument("--workers", type=int, default=4, help="worker processes of the throughput run")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes of the throughput run (one per core)")
     parser.add_argument("--crash-workers", type=int, default=4)
     parser.add_argument("--warmup", type=float, default=60.0, help="seconds to wait at most for the workers to start")
     parser.add_argument("--skip-sqlite", action="store_true")

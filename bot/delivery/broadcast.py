@@ -23,12 +23,13 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.clock import Clock
@@ -173,6 +174,12 @@ class BroadcastEngine:
         self._thread: threading.Thread | None = None
         self._busy = 0  # rounds that found work, for run_until_idle
         self._pacing_lock: asyncio.Lock | None = None
+        bind = session_factory.kw.get("bind")
+        self._journal_engine: Engine | None = None
+        if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+            self._journal_engine = create_engine(
+                bind.url, isolation_level="AUTOCOMMIT", pool_size=JOURNAL_FLUSHES + 1, max_overflow=2,
+                connect_args={"options": "-c synchronous_commit=off"})
 
     @property
     def _pacing(self) -> asyncio.Lock:
@@ -186,25 +193,37 @@ class BroadcastEngine:
     # ---- database work (in threads) ---------------------------------------------------------------
 
     def write_journal(self, marks: list[tuple[str, int, Any]], outcomes: list[tuple[str, Outcome]]) -> set[int]:
+        """Outcomes, then marks: each statement fenced by its claim, so they need no transaction together.
+
+        On PostgreSQL they go through the journal's own connections (autocommit, `synchronous_commit` off):
+        one round trip per statement, no BEGIN, SET or COMMIT. Visible at once, flushed to disk a moment
+        later: a killed worker loses nothing (the server has it); only a crash of the database server
+        itself could lose the last fraction of a second of marks, whose rows are then sent again (in
+        doubt) or recorded again.
+        """
         now = self.clock.now()
+        by_token: dict[str, list[Outcome]] = {}
+        for token, outcome in outcomes:
+            by_token.setdefault(token, []).append(outcome)
+        by_token_ids: dict[str, list[int]] = {}
+        for token, row_id, _future in marks:
+            by_token_ids.setdefault(token, []).append(row_id)
         ours: set[int] = set()
-        with transaction(self.session_factory) as session:
-            if session.get_bind().dialect.name == "postgresql":
-                # Visible at once, flushed to disk a moment later: a killed worker loses nothing (the server
-                # has it); only a crash of the database server itself could lose the last fraction of a
-                # second of marks, whose rows are then sent again (as in doubt) or recorded again.
-                session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-            by_token: dict[str, list[Outcome]] = {}
-            for token, outcome in outcomes:
-                by_token.setdefault(token, []).append(outcome)
+        with self._journal_connection() as db:
             for token, items in by_token.items():
-                broadcast_rows.record(session, now, token, items, self.settings.broadcast_max_attempts)
-            by_token_ids: dict[str, list[int]] = {}
-            for token, row_id, _future in marks:
-                by_token_ids.setdefault(token, []).append(row_id)
+                broadcast_rows.record(db, now, token, items, self.settings.broadcast_max_attempts)
             for token, ids in by_token_ids.items():
-                ours |= broadcast_rows.mark_sending(session, token, ids)
+                ours |= broadcast_rows.mark_sending(db, token, ids)
         return ours
+
+    @contextmanager
+    def _journal_connection(self) -> Iterator[Session | Connection]:
+        if self._journal_engine is None:
+            with transaction(self.session_factory) as session:
+                yield session
+            return
+        with self._journal_engine.connect() as connection:
+            yield connection
 
     def _claim(self, token: str) -> tuple[list[Row], dict[int, Notice]]:
         with transaction(self.session_factory) as session:
@@ -387,9 +406,18 @@ class BroadcastEngine:
         if self._thread is not None or not self.senders:
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self.run()), name="guanjia-broadcast",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run_thread, name="guanjia-broadcast", daemon=True)
         self._thread.start()
+
+    def _run_thread(self) -> None:
+        try:
+            asyncio.run(self.run())
+        finally:
+            self._close_journal()
+
+    def _close_journal(self) -> None:
+        if self._journal_engine is not None:
+            self._journal_engine.dispose()
 
     def shutdown(self, timeout: float = 15.0) -> None:
         self._stop.set()
@@ -424,7 +452,10 @@ class BroadcastEngine:
                 for sender in self.senders.values():
                     await sender.aclose()
 
-        asyncio.run(main())
+        try:
+            asyncio.run(main())
+        finally:
+            self._close_journal()
         return self.stats
 
     async def _anything_due(self) -> bool:

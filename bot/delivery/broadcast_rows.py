@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, exists, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, case, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.models import ChatIdentity, GroupChat, Notice, NoticeDelivery, Resident
@@ -94,7 +94,7 @@ def renew(session: Session, now: datetime, token: str, lease_seconds: float) -> 
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def mark_sending(session: Session, token: str, ids: list[int]) -> set[int]:
+def mark_sending(session: Session | Connection, token: str, ids: list[int]) -> set[int]:
     """Write-ahead, just before the platform calls: the ids still ours, now 'sending'."""
     if not ids:
         return set()
@@ -105,7 +105,8 @@ def mark_sending(session: Session, token: str, ids: list[int]) -> set[int]:
     return set(result.scalars())
 
 
-def record(session: Session, now: datetime, token: str, outcomes: list[Outcome], max_attempts: int) -> None:
+def record(session: Session | Connection, now: datetime, token: str, outcomes: list[Outcome], max_attempts: int
+           ) -> None:
     """Every outcome of a round in one executemany statement, each fenced by the claim."""
     if not outcomes:
         return
