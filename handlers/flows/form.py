@@ -9,6 +9,7 @@ and then submits. Steps are the names of the slots being asked, plus "confirm" a
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -64,9 +65,9 @@ class Form(Flow):
 
     # ---- to implement ---------------------------------------------------------------------
 
+    @abstractmethod
     def submit(self, ctx: Context) -> None:
         """Everything is known (and confirmed): act. Leave the form in a terminal step or finish it."""
-        raise NotImplementedError
 
     def confirm_prompt(self, ctx: Context) -> None:
         """Show what will be done, with confirm/cancel buttons."""
