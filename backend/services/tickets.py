@@ -408,8 +408,9 @@ class TicketService:
         return ticket
 
     def amend(self, actor: Actor, ticket_id: int, *, location: str | None = None, household_id: int | None = None,
-              description: str | None = None) -> Ticket:
-        """Correct what was registered (不对，是2单元): location, household or description, while open."""
+              description: str | None = None, preferred_time: str | None = None) -> Ticket:
+        """Correct or complete what was registered (不对，是2单元; 明天上午在家): location, household,
+        description or the time that suits a visit, while open."""
         ticket = self._movable(actor, ticket_id, Action.NOTE)
         changes: dict[str, Any] = {}
         if household_id is not None and household_id != ticket.household_id:
@@ -426,6 +427,9 @@ class TicketService:
         if description is not None and description.strip():
             ticket.description = description.strip()[:MAX_DESCRIPTION]
             changes["description"] = ticket.description[:200]
+        if preferred_time and preferred_time[:50] != ticket.preferred_time:
+            ticket.preferred_time = preferred_time[:50]
+            changes["preferred_time"] = ticket.preferred_time
         if not changes:
             return ticket
         self._touch(ticket, self.clock.now())

@@ -265,6 +265,11 @@ class Repair(Form):
                 svc.add_photo(ctx.resident_actor(), ticket_id, a.url, a.content_type or "image/jpeg")
             ctx.say("repair.photo_added", number=ticket.number)
             return Outcome.HANDLED
+        when = _when(ctx, asked=False)
+        if when and ticket_id and policy.after_not_mine(ctx, self) is None:  # 明天上午都在家: when a visit suits
+            ticket = svc.amend(ctx.resident_actor(), ticket_id, preferred_time=when["preferred_time"])
+            ctx.say("repair.preferred", when=visit_time(ticket.preferred_time, ctx.lang))
+            return Outcome.HANDLED
         if ctx.intent == "deny" or ctx.text.startswith(("不对", "错了", "更正", "改成", "不是")):
             household, _ = places.household_named(ctx)
             public = places.public_place(ctx.text)
