@@ -31,6 +31,14 @@ def spoken_time(local: datetime, lang: str = "zh") -> str:
     return f"{local.month}月{local.day}日 {part}{hour}:{local.minute:02d}"
 
 
+def spoken_iso(value: str, lang: str = "zh") -> str:
+    """An ISO local time ("2026-12-05T09:00", as the NLU gives it) as people read it; other text unchanged."""
+    try:
+        return spoken_time(datetime.fromisoformat(value), lang)
+    except ValueError:
+        return value
+
+
 def staff_label(staff: Staff | None) -> str:
     return f"{staff.name}（{staff.phone}）" if staff and staff.phone else (staff.name if staff else name("nobody"))
 

@@ -51,11 +51,13 @@ from backend.services.actor import Actor
 from backend.services.categories import DEFAULT_CATEGORY_BY_KIND
 from backend.services.outbox import Recipient
 from backend.services.permissions import Perm
-from backend.services.ticket_format import staff_label, ticket_params
+from backend.services.ticket_format import spoken_iso, staff_label, ticket_params
 from backend.settings import Settings, get_settings
 
 OPEN = [s.value for s in OPEN_STATUSES]
 MAX_DESCRIPTION = 4000
+# What an amendment's note calls each change (the history and staff read it).
+AMENDED = {"household": "房屋", "location": "地点", "description": "内容", "preferred_time": "上门时间"}
 MAX_NOTE = 2000
 CHASE_INTERVAL = timedelta(hours=1)
 _WITH_CATEGORY = joinedload(Ticket.category)  # lists: in the same query, not a second one (selectin)
@@ -433,7 +435,7 @@ class TicketService:
         if not changes:
             return ticket
         self._touch(ticket, self.clock.now())
-        note = "；".join(f"{k}: {v}" for k, v in changes.items())
+        note = "；".join(f"{AMENDED[k]}：{spoken_iso(v) if k == 'preferred_time' else v}" for k, v in changes.items())
         self._event(ticket, actor, Action.NOTE, ticket.status, ticket.status, note, data={"amended": changes})
         if actor.type == "resident":
             self._tell_staff(ticket, "ticket.note_from_resident", self._params(ticket, note=note))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from backend.catalogue import register as register_texts
 from backend.domain import Kind
 from backend.models import Household, Ticket
+from backend.services.ticket_format import spoken_iso
 from backend.services.tickets import NewTicket
 from handlers import limits, payloads, policy
 from handlers.context import Context
@@ -251,7 +251,7 @@ class Repair(Form):
         ctx.say("repair.created", ctx.button("repair.cancel_ticket", payloads.make("r", "cancel", ticket.id)),
                 **params)
         if ticket.preferred_time:
-            ctx.say("repair.preferred", when=visit_time(ticket.preferred_time, ctx.lang))
+            ctx.say("repair.preferred", when=spoken_iso(ticket.preferred_time, ctx.lang))
 
     # ---- after the ticket exists: photos and corrections ----------------------------------
 
@@ -268,7 +268,7 @@ class Repair(Form):
         when = _when(ctx, asked=False)
         if when and ticket_id and policy.after_not_mine(ctx, self) is None:  # 明天上午都在家: when a visit suits
             ticket = svc.amend(ctx.resident_actor(), ticket_id, preferred_time=when["preferred_time"])
-            ctx.say("repair.preferred", when=visit_time(ticket.preferred_time, ctx.lang))
+            ctx.say("repair.preferred", when=spoken_iso(ticket.preferred_time, ctx.lang))
             return Outcome.HANDLED
         if ctx.intent == "deny" or ctx.text.startswith(("不对", "错了", "更正", "改成", "不是")):
             household, _ = places.household_named(ctx)
@@ -287,16 +287,6 @@ class Repair(Form):
                 return Outcome.HANDLED
         leave(ctx)
         return Outcome.NOT_MINE
-
-
-def visit_time(value: str, lang: str) -> str:
-    """The NLU's ISO local time ("2026-12-05T09:00") as people read it (12月5日 上午9:00)."""
-    from backend.services.ticket_format import spoken_time
-
-    try:
-        return spoken_time(datetime.fromisoformat(value), lang)
-    except ValueError:
-        return value
 
 
 SECURITY_WORDS = ("小偷", "闯入", "打架", "陌生人", "偷", "抢", "砸", "持刀")
