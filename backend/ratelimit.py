@@ -2,7 +2,8 @@
 
 Two shapes, both keyed by a plain string:
 * a pace (GCRA, a "theoretical arrival time" per key): `reserve` books one event on several buckets at
-  once when all of them allow it now, else books nothing and says how long to wait; `pause` holds a
+  once when all of them allow it now (or, with `ahead`, within that many seconds: the event is booked
+  for then and the wait returned), else books nothing and says how long to wait; `pause` holds a
   bucket back (a platform's 429 retry_after). Used for platform sending rates.
 * a window count: `hit` records an event when fewer than `limit` happened in the last `window` seconds,
   else says how long until one expires; `record` records one unconditionally; `count` counts them.
@@ -50,7 +51,8 @@ Bucket = tuple[str, Rate]
 
 
 class Limits(Protocol):
-    def reserve(self, buckets: Sequence[Bucket], now: float | None = None) -> float: ...
+    def reserve(self, buckets: Sequence[Bucket], now: float | None = None, ahead: float = 0.0) -> float:
+        """The seconds until every bucket allows one more event; booked for then when that is <= `ahead`."""
 
     def pause(self, buckets: Sequence[Bucket], seconds: float, now: float | None = None) -> None: ...
 
@@ -72,17 +74,17 @@ class LocalLimits:
         self._tat: dict[str, float] = {}
         self._events: dict[str, deque[float]] = {}
 
-    def reserve(self, buckets: Sequence[Bucket], now: float | None = None) -> float:
+    def reserve(self, buckets: Sequence[Bucket], now: float | None = None, ahead: float = 0.0) -> float:
         with self._lock:
             now = self._now() if now is None else now
-            wait = max((self._tat.get(k, 0.0) - rate.tolerance - now for k, rate in buckets), default=0.0)
-            if wait > 0:
+            wait = max(0.0, *(self._tat.get(k, 0.0) - rate.tolerance - now for k, rate in buckets))
+            if wait > ahead:
                 return wait  # nothing booked: a key waiting for its turn must not hold up the others
             for k, rate in buckets:
-                self._tat[k] = max(self._tat.get(k, 0.0), now) + rate.interval
+                self._tat[k] = max(self._tat.get(k, 0.0), now + wait) + rate.interval
             if len(self._tat) > MAX_TRACKED_KEYS:
                 self._tat = {k: v for k, v in self._tat.items() if v > now}
-            return 0.0
+            return wait
 
     def pause(self, buckets: Sequence[Bucket], seconds: float, now: float | None = None) -> None:
         with self._lock:
@@ -133,6 +135,7 @@ if now == nil then
 end
 """
 _RESERVE = _NOW + """
+local ahead = tonumber(ARGV[2 * #KEYS + 2] or '0')
 local wait = 0
 local tats = {}
 for i = 1, #KEYS do
@@ -141,12 +144,12 @@ for i = 1, #KEYS do
   local w = tat - tonumber(ARGV[2 * i + 1]) - now
   if w > wait then wait = w end
 end
-if wait > 0 then return string.format('%.6f', wait) end
+if wait > ahead then return string.format('%.6f', wait) end
 for i = 1, #KEYS do
-  local new = math.max(tats[i], now) + tonumber(ARGV[2 * i])
+  local new = math.max(tats[i], now + wait) + tonumber(ARGV[2 * i])
   redis.call('SET', KEYS[i], string.format('%.6f', new), 'PX', math.ceil((new - now) * 1000) + 1000)
 end
-return '0'
+return string.format('%.6f', wait)
 """
 _PAUSE = _NOW + """
 local seconds = tonumber(ARGV[2])
@@ -195,12 +198,13 @@ class RedisLimits:
     def _now(now: float | None) -> str:
         return "" if now is None else repr(float(now))
 
-    def reserve(self, buckets: Sequence[Bucket], now: float | None = None) -> float:
+    def reserve(self, buckets: Sequence[Bucket], now: float | None = None, ahead: float = 0.0) -> float:
         if not buckets:
             return 0.0
         args: list[str] = [self._now(now)]
         for _key, rate in buckets:
             args += [repr(rate.interval), repr(rate.tolerance)]
+        args.append(repr(float(ahead)))
         return float(self._reserve(keys=[PREFIX + k for k, _ in buckets], args=args))
 
     def pause(self, buckets: Sequence[Bucket], seconds: float, now: float | None = None) -> None:

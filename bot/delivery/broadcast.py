@@ -23,13 +23,12 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.clock import Clock
@@ -39,11 +38,15 @@ from backend.settings import Settings
 from bot.delivery import broadcast_rows, fanout
 from bot.delivery.broadcast_rows import Outcome, Row
 from bot.delivery.broadcast_senders import BroadcastSender
+from bot.delivery.journal_pg import PgJournal
 from bot.delivery.notice_render import render_notice
 from handlers.messages import Outbound
 
 log = logging.getLogger("guanjia.broadcast")
-MAX_INLINE_WAIT = 1.0  # a limit asking for longer defers the row (back to the queue) instead of waiting
+# A turn is booked at most this far ahead (the sending process waits for it, one row at a time), while a
+# chat paused for longer (a 429, a group's per-minute limit) is deferred (back to the queue) instead of
+# holding up its worker.
+MAX_BOOK_AHEAD = 1.0
 JOURNAL_GATHER_SECONDS = 0.002  # a flush waits this long for more marks and outcomes to write together
 JOURNAL_FLUSHES = 3  # flushes in flight at once: a commit's latency must not cap the sending rate
 
@@ -91,6 +94,8 @@ class Journal:
         self.active = 0  # flushes being written
         self._tasks: set[asyncio.Task[None]] = set()
         self.executor = ThreadPoolExecutor(JOURNAL_FLUSHES, thread_name_prefix="guanjia-journal")
+        # PostgreSQL: the fast path on this loop (bot/delivery/journal_pg.py); else SQLAlchemy in threads.
+        self.pg = PgJournal(engine.pg_url, JOURNAL_FLUSHES) if engine.pg_url is not None else None
 
     async def mark(self, token: str, row_id: int) -> bool:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
@@ -134,9 +139,8 @@ class Journal:
 
     async def _flush(self, marks: list[tuple[str, int, asyncio.Future[bool]]], outcomes: list[tuple[str, Outcome]],
                      releases: int, slots: asyncio.Semaphore) -> None:
-        loop = asyncio.get_running_loop()
         try:
-            ours = await loop.run_in_executor(self.executor, self.engine.write_journal, marks, outcomes)
+            ours = await self._write(marks, outcomes)
         except Exception as exc:  # the database is away: the marks fail (rows stay claimed, retried later)
             log.exception("broadcast journal write failed")
             for _token, _row_id, future in marks:
@@ -155,6 +159,19 @@ class Journal:
             self.active -= 1
             slots.release()
             self._settle()
+
+    async def _write(self, marks: list[tuple[str, int, asyncio.Future[bool]]], outcomes: list[tuple[str, Outcome]]
+                     ) -> set[int]:
+        if self.pg is not None:
+            return await self.pg.write(self.engine.clock.now(), [(token, row_id) for token, row_id, _f in marks],
+                                       outcomes, self.engine.settings.broadcast_max_attempts)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, self.engine.write_journal, marks, outcomes)
+
+    async def aclose(self) -> None:
+        self.executor.shutdown(wait=False)
+        if self.pg is not None:
+            await self.pg.aclose()
 
     def _settle(self) -> None:
         if not self.marks and not self.outcomes and not self.active:
@@ -175,11 +192,7 @@ class BroadcastEngine:
         self._busy = 0  # rounds that found work, for run_until_idle
         self._pacing_lock: asyncio.Lock | None = None
         bind = session_factory.kw.get("bind")
-        self._journal_engine: Engine | None = None
-        if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
-            self._journal_engine = create_engine(
-                bind.url, isolation_level="AUTOCOMMIT", pool_size=JOURNAL_FLUSHES + 1, max_overflow=2,
-                connect_args={"options": "-c synchronous_commit=off"})
+        self.pg_url = bind.url if isinstance(bind, Engine) and bind.dialect.name == "postgresql" else None
 
     @property
     def _pacing(self) -> asyncio.Lock:
@@ -193,14 +206,8 @@ class BroadcastEngine:
     # ---- database work (in threads) ---------------------------------------------------------------
 
     def write_journal(self, marks: list[tuple[str, int, Any]], outcomes: list[tuple[str, Outcome]]) -> set[int]:
-        """Outcomes, then marks: each statement fenced by its claim, so they need no transaction together.
-
-        On PostgreSQL they go through the journal's own connections (autocommit, `synchronous_commit` off):
-        one round trip per statement, no BEGIN, SET or COMMIT. Visible at once, flushed to disk a moment
-        later: a killed worker loses nothing (the server has it); only a crash of the database server
-        itself could lose the last fraction of a second of marks, whose rows are then sent again (in
-        doubt) or recorded again.
-        """
+        """Outcomes, then marks, in one transaction (SQLite and other databases; PostgreSQL takes
+        bot/delivery/journal_pg.py). Each statement is fenced by its claim."""
         now = self.clock.now()
         by_token: dict[str, list[Outcome]] = {}
         for token, outcome in outcomes:
@@ -209,21 +216,12 @@ class BroadcastEngine:
         for token, row_id, _future in marks:
             by_token_ids.setdefault(token, []).append(row_id)
         ours: set[int] = set()
-        with self._journal_connection() as db:
+        with transaction(self.session_factory) as session:
             for token, items in by_token.items():
-                broadcast_rows.record(db, now, token, items, self.settings.broadcast_max_attempts)
+                broadcast_rows.record(session, now, token, items, self.settings.broadcast_max_attempts)
             for token, ids in by_token_ids.items():
-                ours |= broadcast_rows.mark_sending(db, token, ids)
+                ours |= broadcast_rows.mark_sending(session, token, ids)
         return ours
-
-    @contextmanager
-    def _journal_connection(self) -> Iterator[Session | Connection]:
-        if self._journal_engine is None:
-            with transaction(self.session_factory) as session:
-                yield session
-            return
-        with self._journal_engine.connect() as connection:
-            yield connection
 
     def _claim(self, token: str) -> tuple[list[Row], dict[int, Notice]]:
         with transaction(self.session_factory) as session:
@@ -321,10 +319,11 @@ class BroadcastEngine:
                 self.stats.lost += 1
                 return
             assert message is not None
-            await journal.unrecorded.acquire()
-            wait = await self._turn(sender, row)
+            async with self._pacing:  # one row at a time, in the order marked: book its turn, then its slot
+                wait = await self._turn(sender, row)
+                if not wait:  # booking overlaps the send before; the send waits for that one's outcome
+                    await journal.unrecorded.acquire()
             if wait:  # a long wait (a chat paused by a 429, a group's per-minute limit): back to the queue
-                journal.unrecorded.release()
                 self._count(journal, token, Outcome(row, "unmark", retry_after=wait, error="rate limit"))
                 return
             try:
@@ -338,14 +337,16 @@ class BroadcastEngine:
             inflight.release()
 
     async def _turn(self, sender: BroadcastSender, row: Row) -> float:
-        """Wait for the row's turn in the shared limits, right before its platform call (so that what the
-        platform sees is paced as booked); 0.0 when booked, else the (long) wait it would need.
-        One row at a time per process books, in the order the rows were marked."""
-        async with self._pacing:
-            while (wait := sender.reserve(row)) > 0:
-                if wait > MAX_INLINE_WAIT:
-                    return wait
-                await asyncio.sleep(wait)
+        """Book the row's turn in the shared limits and wait for it (the caller holds the pacing lock, so one row
+        at a time per process books, in the order the rows were marked); 0.0 when booked, else the (long) wait
+        it would need (nothing booked). One booking, however busy the limit: the turn is booked ahead, not
+        asked for again and again. The send follows as soon as the send before it is recorded (with one
+        unrecorded send per process, about one round trip later), so what the platform sees is paced as booked."""
+        wait = sender.reserve(row, ahead=MAX_BOOK_AHEAD)
+        if wait > MAX_BOOK_AHEAD:
+            return wait  # not booked
+        if wait > 0:
+            await asyncio.sleep(wait)
         return 0.0
 
     async def _heartbeat(self, token: str) -> None:
@@ -398,7 +399,7 @@ class BroadcastEngine:
                 task.cancel()
             for sender in self.senders.values():
                 await sender.aclose()
-            journal.executor.shutdown(wait=False)
+            await journal.aclose()
 
     # ---- threads and tests ------------------------------------------------------------------------
 
@@ -410,14 +411,7 @@ class BroadcastEngine:
         self._thread.start()
 
     def _run_thread(self) -> None:
-        try:
-            asyncio.run(self.run())
-        finally:
-            self._close_journal()
-
-    def _close_journal(self) -> None:
-        if self._journal_engine is not None:
-            self._journal_engine.dispose()
+        asyncio.run(self.run())
 
     def shutdown(self, timeout: float = 15.0) -> None:
         self._stop.set()
@@ -448,14 +442,11 @@ class BroadcastEngine:
             finally:
                 await journal.drained()
                 writer.cancel()
-                journal.executor.shutdown(wait=False)
+                await journal.aclose()
                 for sender in self.senders.values():
                     await sender.aclose()
 
-        try:
-            asyncio.run(main())
-        finally:
-            self._close_journal()
+        asyncio.run(main())
         return self.stats
 
     async def _anything_due(self) -> bool:

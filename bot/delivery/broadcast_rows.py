@@ -105,37 +105,48 @@ def mark_sending(session: Session | Connection, token: str, ids: list[int]) -> s
     return set(result.scalars())
 
 
-def record(session: Session | Connection, now: datetime, token: str, outcomes: list[Outcome], max_attempts: int
-           ) -> None:
-    """Every outcome of a round in one executemany statement, each fenced by the claim."""
-    if not outcomes:
-        return
-    params = []
+def outcome_values(now: datetime, outcomes: list[Outcome], max_attempts: int) -> list[dict[str, Any]]:
+    """Each outcome as the row it leaves: the status it must be found in (`from`) and the values it gets."""
+    values = []
     for o in outcomes:
         untried = o.status in ("defer", "drop")
         attempts = o.row.attempts + (0 if untried else 1)
         status = {"defer": "queued", "drop": "failed", "unmark": "queued"}.get(o.status, o.status)
         if status == "retry":
             status = "failed" if attempts >= max_attempts else "queued"
-        params.append({
-            "b_id": o.row.id, "b_claim": token, "b_from": "queued" if untried else "sending",
-            "b_status": status, "b_error": o.error[:300], "b_external": o.external_id[:100], "b_via": o.via[:20],
-            "b_sent_at": now if status == "sent" else None,
-            "b_next": now + timedelta(seconds=max(o.retry_after, 0.0)),
+        values.append({
+            "id": o.row.id, "from": "queued" if untried else "sending", "status": status, "error": o.error[:300],
+            "external_id": o.external_id[:100], "via": o.via[:20], "sent_at": now if status == "sent" else None,
+            "next_attempt_at": now + timedelta(seconds=max(o.retry_after, 0.0)),
         })
+    return values
+
+
+def gone(outcomes: list[Outcome]) -> tuple[list[int], list[int]]:
+    """The chat identities and groups the outcomes found gone for good."""
+    return ([o.row.identity_id for o in outcomes if o.gone and o.row.identity_id is not None],
+            [o.row.group_id for o in outcomes if o.gone and o.row.group_id is not None])
+
+
+def record(session: Session | Connection, now: datetime, token: str, outcomes: list[Outcome], max_attempts: int
+           ) -> None:
+    """Every outcome of a round in one executemany statement, each fenced by the claim."""
+    if not outcomes:
+        return
+    params = [{f"b_{k}": v for k, v in values.items()} | {"b_claim": token}
+              for values in outcome_values(now, outcomes, max_attempts)]
     table = ND.__table__
     session.execute(
         update(table).where(table.c.id == bindparam("b_id"), table.c.claim == bindparam("b_claim"),
                             table.c.status == bindparam("b_from"))
-        .values(status=bindparam("b_status"), error=bindparam("b_error"), external_id=bindparam("b_external"),
-                via=bindparam("b_via"), sent_at=bindparam("b_sent_at"), next_attempt_at=bindparam("b_next"),
+        .values(status=bindparam("b_status"), error=bindparam("b_error"), external_id=bindparam("b_external_id"),
+                via=bindparam("b_via"), sent_at=bindparam("b_sent_at"), next_attempt_at=bindparam("b_next_attempt_at"),
                 claimed_until=None),
         params)
-    identities = [o.row.identity_id for o in outcomes if o.gone and o.row.identity_id is not None]
+    identities, groups = gone(outcomes)
     if identities:
         session.execute(update(ChatIdentity).where(ChatIdentity.id.in_(identities)).values(unreachable=True),
                         execution_options={"synchronize_session": False})
-    groups = [o.row.group_id for o in outcomes if o.gone and o.row.group_id is not None]
     if groups:
         session.execute(update(GroupChat).where(GroupChat.id.in_(groups)).values(active=False),
                         execution_options={"synchronize_session": False})

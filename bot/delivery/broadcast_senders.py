@@ -49,8 +49,9 @@ def backoff(attempts: int) -> float:
 class BroadcastSender(Protocol):
     channel: str
 
-    def reserve(self, row: Row) -> float:
-        """Book a send in the shared limits: 0.0, or seconds to wait (nothing booked)."""
+    def reserve(self, row: Row, ahead: float = 0.0) -> float:
+        """Book a send in the shared limits: the seconds until its turn, booked when they are <= `ahead`
+        (else nothing is booked)."""
         ...
 
     async def send(self, row: Row, message: Outbound) -> Outcome: ...
@@ -90,8 +91,8 @@ class TelegramBroadcast:
                                   limits.SEND_TIMEOUT_SECONDS / 2)
         return self._pool
 
-    def reserve(self, row: Row) -> float:
-        return self.limiter.try_acquire(row.chat_id)
+    def reserve(self, row: Row, ahead: float = 0.0) -> float:
+        return self.limiter.try_acquire(row.chat_id, ahead)
 
     async def _call(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         files = {k: v for k, v in params.items() if isinstance(v, bytes)}
@@ -197,8 +198,8 @@ class ThreadedBroadcast:
         self.channel = sender.channel
         self.sender, self.buckets, self.limits, self.via = sender, buckets, shared, via
 
-    def reserve(self, row: Row) -> float:
-        return self.limits.reserve(self.buckets(row))
+    def reserve(self, row: Row, ahead: float = 0.0) -> float:
+        return self.limits.reserve(self.buckets(row), ahead=ahead)
 
     async def send(self, row: Row, message: Outbound) -> Outcome:
         target = Target(row.channel, row.chat_id, row.audience, row.lang, identity_id=row.identity_id,
@@ -222,7 +223,7 @@ class WebPush:
     def __init__(self, session_factory: sessionmaker[Session], clock: Clock) -> None:
         self.session_factory, self.clock = session_factory, clock
 
-    def reserve(self, row: Row) -> float:
+    def reserve(self, row: Row, ahead: float = 0.0) -> float:
         return 0.0
 
     def _push(self, row: Row, message: Outbound) -> str:

@@ -57,9 +57,10 @@ class RateLimiter:
             out.append((self.prefix + "group:" + key, self.rates.per_group))
         return out
 
-    def try_acquire(self, chat_id: str | int) -> float:
-        """0.0 when a message to the chat may go now (and is booked); else the seconds to wait first."""
-        return self.limits.reserve(self.buckets(chat_id))
+    def try_acquire(self, chat_id: str | int, ahead: float = 0.0) -> float:
+        """0.0 when a message to the chat may go now (and is booked); else the seconds to wait first
+        (booked for then when they are at most `ahead`)."""
+        return self.limits.reserve(self.buckets(chat_id), ahead=ahead)
 
     def acquire(self, chat_id: str | int, sleep: Callable[[float], object] = time.sleep) -> None:
         """Block the calling thread until a message to the chat may go."""

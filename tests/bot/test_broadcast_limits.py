@@ -90,6 +90,22 @@ def test_redis_limits_pace_and_window_like_the_in_process_ones():
     assert limits.count(f"{key}:f", 600.0, now=700.0)[0] == 0
 
 
+@pytest.mark.parametrize("backend", ["local", "redis"])
+def test_a_turn_booked_ahead_is_taken_once_and_pushes_the_next_one_back(backend):
+    limits = LocalLimits() if backend == "local" else _redis_or_skip()
+    key, other = f"test:ahead:{uuid.uuid4().hex}", f"test:ahead:{uuid.uuid4().hex}"
+    rate = Rate.per_second(10)  # one every 0.1 s
+    assert limits.reserve([(key, rate)], now=100.0, ahead=0.5) == 0.0
+    assert limits.reserve([(key, rate)], now=100.0, ahead=0.5) == pytest.approx(0.1)  # booked for 100.1
+    assert limits.reserve([(key, rate)], now=100.0, ahead=0.5) == pytest.approx(0.2)  # behind it: 100.2
+    assert limits.reserve([(key, rate)], now=100.0) == pytest.approx(0.3)  # not ahead: nothing booked
+    assert limits.reserve([(key, rate)], now=100.0, ahead=0.25) == pytest.approx(0.3)  # too far: nothing booked
+    assert limits.reserve([(key, rate)], now=100.0, ahead=0.5) == pytest.approx(0.3)  # so 100.3 is still free
+    # a booking on several buckets waits for the busiest one, and books all of them for then
+    assert limits.reserve([(other, rate), (key, rate)], now=100.0, ahead=1.0) == pytest.approx(0.4)
+    assert limits.reserve([(other, rate)], now=100.0, ahead=1.0) == pytest.approx(0.5)
+
+
 def test_two_processes_share_one_redis_budget():
     _redis_or_skip()
     key = f"test:shared:{uuid.uuid4().hex}"

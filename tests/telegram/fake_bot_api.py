@@ -70,6 +70,7 @@ class FakeBotApi:
         self.delay = 0.0  # seconds each call takes after it has been received (a slow platform)
         self.http_429 = 0  # answers 429 given because a message broke an enforced limit
         self.broken: dict[str, int] = {"overall": 0, "chat": 0}  # which limit each of those broke
+        self.accepted = 0  # messages accepted (sendMessage/sendPhoto answered 200): cheap to poll
         self._limits: dict[str, tuple[float, float]] = {}  # "overall" | "chat" -> (interval, tolerance)
         self._tat: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -138,6 +139,7 @@ class FakeBotApi:
     def clear(self) -> None:
         with self._lock:
             self.calls.clear()
+            self.accepted = 0
 
     # ---- the API -----------------------------------------------------------------------
 
@@ -145,6 +147,9 @@ class FakeBotApi:
         call = Call(method, params)
         status, body = self._answer_call(call)
         call.status = status
+        if status == 200 and method in ("sendMessage", "sendPhoto"):
+            with self._lock:
+                self.accepted += 1
         return status, body
 
     def _answer_call(self, call: Call) -> tuple[int, dict[str, Any]]:
