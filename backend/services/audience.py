@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -181,14 +181,19 @@ def _reference_time(notice: Notice) -> datetime | None:
     return notice.scheduled_at or notice.created_at
 
 
+def resident_page(notice: Notice, after_id: int, limit: int) -> Select[tuple[int]]:
+    """The query of the next `limit` residents of the notice's audience with id > after_id, by id, muters
+    left out: to run, or to use as a subquery (the fan-out writes a page's rows without fetching it)."""
+    audience = notice.audience or {}
+    return (select(Resident.id)
+            .where(resident_condition(notice.community_id, audience, _reference_time(notice)),
+                   _not_muted(notice.category), Resident.id > after_id)
+            .order_by(Resident.id).limit(limit))
+
+
 def resident_ids(session: Session, notice: Notice, after_id: int, limit: int) -> list[int]:
     """The next `limit` residents of the notice's audience with id > after_id, by id, muters left out."""
-    audience = notice.audience or {}
-    query = (select(Resident.id)
-             .where(resident_condition(notice.community_id, audience, _reference_time(notice)),
-                    _not_muted(notice.category), Resident.id > after_id)
-             .order_by(Resident.id).limit(limit))
-    return list(session.scalars(query))
+    return list(session.scalars(resident_page(notice, after_id, limit)))
 
 
 def _staff_query(community_id: int, audience: dict[str, Any]):  # type: ignore[no-untyped-def]

@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, literal, or_, select, update
+from sqlalchemy import Select, and_, exists, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.catalogue import register, render
 from backend.clock import Clock
 from backend.db import transaction
-from backend.models import ChatIdentity, Notice, NoticeDelivery, NoticeMute
+from backend.models import ChatIdentity, Notice, NoticeDelivery, Resident
 from backend.services import audience
 from bot.delivery import broadcast_rows
 
@@ -107,33 +107,35 @@ def _row(notice: Notice, now: datetime, **values: Any) -> dict[str, Any]:
             "in_doubt": 0, "next_attempt_at": now, "via": "", "external_id": "", "error": "", **values}
 
 
-def write_resident_rows(session: Session, notice: Notice, resident_ids: list[int], now: datetime) -> tuple[int, int]:
-    """Rows for one page of residents: one per usable chat (one INSERT ... SELECT), or one 'unreachable'
-    row with the reason. (rows added, residents unreachable)."""
-    if notice.category != SAFETY and resident_ids:
-        muted = set(session.scalars(select(NoticeMute.resident_id).where(
-            NoticeMute.resident_id.in_(resident_ids), NoticeMute.category == notice.category)))
-        resident_ids = [r for r in resident_ids if r not in muted]
-    if not resident_ids:
-        return 0, 0
+def write_resident_rows(session: Session, notice: Notice, page: Select[tuple[int]], now: datetime
+                        ) -> tuple[int, int]:
+    """Rows for one page of residents (a query of their ids, muters already left out): one per usable chat
+    (one INSERT ... SELECT, the page never fetched), or one 'unreachable' row with the reason.
+    (rows added, residents unreachable)."""
     table, ci = NoticeDelivery.__table__, ChatIdentity
-    mine = and_(ci.resident_id.in_(resident_ids), ci.channel.in_(PUSH_CHANNELS))
-    usable = and_(mine, ci.unreachable.is_(False))
+    def chats_of(resident: Any, usable: bool) -> Any:
+        mine = and_(ci.resident_id == resident, ci.channel.in_(PUSH_CHANNELS))
+        return and_(mine, ci.unreachable.is_(False)) if usable else mine
+
     values = _row(notice, now)
     fixed = ("notice_id", "status", "priority", "attempts", "in_doubt", "next_attempt_at", "via", "external_id",
              "error")
     chats = select(*(literal(values[name]).label(name) for name in fixed), ci.resident_id, ci.id, ci.channel,
-                   ci.external_id).where(usable)
+                   ci.external_id).where(ci.resident_id.in_(page), ci.channel.in_(PUSH_CHANNELS),
+                                         ci.unreachable.is_(False))
     dialect = postgresql if _is_pg(session) else sqlite
     insert = dialect.insert(table).from_select([*fixed, "resident_id", "identity_id", "channel", "chat_id"], chats) \
-        .on_conflict_do_nothing(index_elements=["notice_id", "channel", "chat_id"]).returning(table.c.id)
-    added = len(session.execute(insert).all())
-    reached = set(session.scalars(select(ci.resident_id).where(usable).distinct()))
-    known = set(session.scalars(select(ci.resident_id).where(mine).distinct()))
+        .on_conflict_do_nothing(index_elements=["notice_id", "channel", "chat_id"])
+    added = int(session.execute(insert, execution_options={"preserve_rowcount": True}).rowcount)  # type: ignore[attr-defined]
+    # Only the residents nobody can reach come back (usually none), with whether they have any chat at all.
+    unreached = session.execute(
+        select(Resident.id, exists().where(chats_of(Resident.id, usable=False)))
+        .where(Resident.id.in_(page), ~exists().where(chats_of(Resident.id, usable=True)))
+        .order_by(Resident.id)).all()
     nobody = [
         _row(notice, now, resident_id=r, channel="none", chat_id=f"resident:{r}", status="unreachable",
-             error=render("broadcast.reason.blocked" if r in known else "broadcast.reason.never_bound"))
-        for r in resident_ids if r not in reached]
+             error=render("broadcast.reason.blocked" if known else "broadcast.reason.never_bound"))
+        for r, known in unreached]
     return added + insert_ignoring_duplicates(session, nobody), len(nobody)
 
 
@@ -151,22 +153,30 @@ def tail_rows(session: Session, notice: Notice, now: datetime) -> list[dict[str,
     return rows
 
 
+def _page_bounds(session: Session, page: Select[tuple[int]]) -> tuple[int, int]:
+    """(how many residents the page holds, the last one's id)."""
+    sub = page.subquery()
+    size, last = session.execute(select(func.count(), func.max(sub.c.id))).one()
+    return int(size), int(last or 0)
+
+
 def fan_out_batch(session_factory: sessionmaker[Session], clock: Clock, notice_id: int, token: str,
                   lease_seconds: float, batch: int, stats: FanoutStats) -> bool:
     """Write the next page of the notice's rows in one transaction; True when the fan-out is complete."""
     now = clock.now()
     with transaction(session_factory) as session:
         notice = _fence(session, notice_id, token, now, lease_seconds)
-        ids = audience.resident_ids(session, notice, notice.fanout_cursor, batch)
-        added, unreachable = write_resident_rows(session, notice, ids, now)
-        done = len(ids) < batch
+        page = audience.resident_page(notice, notice.fanout_cursor, batch)
+        size, last = _page_bounds(session, page)
+        added, unreachable = write_resident_rows(session, notice, page, now) if size else (0, 0)
+        done = size < batch
         if done:
             added += insert_ignoring_duplicates(session, tail_rows(session, notice, now))
         stats.rows += added
         stats.unreachable += unreachable
         values: dict[str, Any] = {"recipients": Notice.recipients + added}
-        if ids:
-            values["fanout_cursor"] = ids[-1]
+        if size:
+            values["fanout_cursor"] = last
         if done:
             values.update(status="sending", sent_at=now, claimed_by=None, claimed_until=None)
         session.execute(update(Notice).where(Notice.id == notice_id, Notice.claimed_by == token).values(**values),
