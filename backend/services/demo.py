@@ -159,7 +159,7 @@ def seed_demo(session: Session, settings: Settings, clock: Clock, *, history: bo
     households = _households(session, community.id, buildings)
     _bills(session, community.id, households, now)
     seed_demo_faq(session, community, now)
-    seed_demo_events(session, community, now)
+    seed_demo_events(session, community, now, settings.timezone)
     if settings.demo_mode:  # ids anyone may claim in demo mode; never made outside it
         _web_chats(session, community.id, staff, households, now)
     if history:  # the office has been running for weeks: the weekly KPI digest covers the last one

@@ -64,6 +64,9 @@ register({
     "event.household_limit": ("\n每户限报{limit}人", "\nAt most {limit} per household"),
     "event.reason": ("原因：{reason}。", "Reason: {reason}. "),
     "error.event_in_past": ("活动时间 {when} 已过，请填写将来的时间。", "{when} is in the past: pick a future time."),
+    "error.event_deadline_past": ("报名截止时间 {when} 已过，请填写将来的时间，或留空（开始前都可报名）。",
+                                  "The sign-up deadline {when} is in the past: pick a future time, or leave it "
+                                  "empty (sign-up until the start)."),
     "error.event_deadline_after_start": ("报名截止时间应早于活动开始时间。", "The sign-up deadline must be before the start."),
     "error.event_end_before_start": ("结束时间应晚于开始时间。", "The end must be after the start."),
     "error.event_no_target": ("活动邀请没有发送对象：请选择全小区或楼栋。",
@@ -111,14 +114,13 @@ def create(session: Session, clock: Clock, settings: Settings, staff: Staff | No
     _may(staff, Perm.EVENT_MANAGE, permissions.community(community_id))
     audience = check_audience(session, community_id, data.audience)
     values = {k: getattr(data, k) for k in EDITABLE}
-    values["title"] = _title(values["title"])
-    _check_times(clock, values)
+    values = _clean_texts(values)
+    _check_times(clock, values, settings.timezone)
     _check_numbers(values)
     now = clock.now()
     event = CommunityEvent(community_id=community_id, status=OPEN, audience=audience, created_at=now,
                            updated_at=now, created_by=staff.id if staff is not None else None,
                            **{k: values[k] for k in EDITABLE})
-    event.description, event.location = (event.description or "").strip()[:2000], (event.location or "").strip()[:100]
     session.add(event)
     session.flush()
     notice = push(session, clock, settings, event, "invitation", audience, staff)
@@ -134,12 +136,10 @@ def edit(session: Session, clock: Clock, settings: Settings, staff: Staff | None
     session.refresh(event, with_for_update=True)
     if event.status != OPEN:
         raise IllegalMove("error.event_not_editable", title=event.title, status=_status_name(event.status))
-    changes = {k: v for k, v in changes.items() if k in EDITABLE}
-    if "title" in changes:
-        changes["title"] = _title(changes["title"])
+    changes = _clean_texts({k: v for k, v in changes.items() if k in EDITABLE})
     merged = {k: getattr(event, k) for k in EDITABLE} | changes
     if any(k in changes for k in ("starts_at", "ends_at", "signup_deadline")):
-        _check_times(clock, merged)
+        _check_times(clock, merged, settings.timezone)
     _check_numbers(merged)
     if changes.get("capacity") is not None:
         taken = events.people_signed(session, event.id)
@@ -217,6 +217,17 @@ def _has_people(session: Session, event: CommunityEvent) -> bool:
                                                        EventSignup.status.in_((SIGNED, WAITING))).limit(1)) is not None
 
 
+def _clean_texts(values: dict[str, Any]) -> dict[str, Any]:
+    """The title checked and squeezed; description (≤2000) and place (≤100) trimmed, line ends as \\n."""
+    values = dict(values)
+    if "title" in values:
+        values["title"] = _title(values["title"])
+    for key, most in (("description", 2000), ("location", 100)):
+        if key in values:
+            values[key] = str(values[key] or "").replace("\r\n", "\n").strip()[:most]
+    return values
+
+
 def _title(value: Any) -> str:
     title = " ".join(str(value or "").split())
     if not title:
@@ -226,19 +237,21 @@ def _title(value: Any) -> str:
     return title
 
 
-def _check_times(clock: Clock, v: dict[str, Any]) -> None:
+def _check_times(clock: Clock, v: dict[str, Any], tz: str) -> None:
+    """A start in the future, an end after it, a deadline in the future and not after the start; refusals name
+    the time as the community's local time (12月5日 下午2:00)."""
     now = clock.now()
     starts = v["starts_at"]
     if starts is None:
         raise Invalid("starts_at / 活动时间")
     if starts <= now:
-        raise Invalid("starts_at", "error.event_in_past", when=f"{starts:%Y-%m-%d %H:%M} UTC")
+        raise Invalid("starts_at", "error.event_in_past", when=local_time(starts, tz))
     if v.get("ends_at") is not None and v["ends_at"] <= starts:
         raise Invalid("ends_at", "error.event_end_before_start")
     deadline = v.get("signup_deadline")
     if deadline is not None:
         if deadline <= now:
-            raise Invalid("signup_deadline", "error.event_in_past", when=f"{deadline:%Y-%m-%d %H:%M} UTC")
+            raise Invalid("signup_deadline", "error.event_deadline_past", when=local_time(deadline, tz))
         if deadline > starts:
             raise Invalid("signup_deadline", "error.event_deadline_after_start")
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -303,22 +304,57 @@ def my_signups(session: Session, clock: Clock, resident: Resident) -> list[Event
     return [v for v in list_open(session, clock, resident.community_id, resident) if v.mine is not None]
 
 
-def seed_demo_events(session: Session, community: Community, now: datetime) -> int:
-    """Two open demo events (a festival party and a free clinic), added when missing (matched by title)."""
+@dataclass(frozen=True)
+class DemoEvent:
+    title: str
+    description: str
+    location: str
+    at: time  # local
+    hours: int
+    capacity: int
+
+
+# The demo's weekend event fits the season of the day it falls on (no 中秋游园会 in December); the clinic is
+# good all year. Titles are what the chat tests sign up for.
+SEASONAL_DEMO = {
+    (12, 1, 2): DemoEvent("冬日邻里包饺子", "物业准备好面和馅，邻居们一起包饺子、拉家常，欢迎全家参加。", "会所多功能厅",
+                          time(15, 0), 3, 80),
+    (3, 4, 5): DemoEvent("春季亲子植树", "认养小区绿地，一起种树、挂名牌，工具由物业准备，适合带孩子参加。", "北门绿地",
+                         time(9, 0), 3, 100),
+    (6, 7, 8): DemoEvent("夏夜露天电影", "中心广场放映家庭电影，备有驱蚊水和小板凳，欢迎全家参加。", "中心广场",
+                         time(19, 30), 2, 200),
+    (9, 10, 11): DemoEvent("秋季邻里运动会", "趣味跳绳、拔河、亲子接力，欢迎全家参加。", "中心广场",
+                           time(9, 0), 3, 200),
+}
+CLINIC_DEMO = DemoEvent("义诊", "社区医院医生免费量血压、测血糖、健康咨询。", "物业服务中心一楼", time(9, 0), 3, 60)
+
+
+def demo_events(now: datetime, tz: str) -> list[tuple[DemoEvent, datetime]]:
+    """The demo's events and their starts (naive UTC): the season's weekend event on the first Saturday at
+    least a week away, and the clinic five days from today, both in the community's local time."""
+    zone = ZoneInfo(tz)
+    today = now.replace(tzinfo=UTC).astimezone(zone).date()
+    saturday = today + timedelta(days=7 + (5 - (today + timedelta(days=7)).weekday()) % 7)
+    weekend = next(e for months, e in SEASONAL_DEMO.items() if saturday.month in months)
+
+    def utc(day: date, at: time) -> datetime:
+        return datetime.combine(day, at, zone).astimezone(UTC).replace(tzinfo=None)
+
+    return [(weekend, utc(saturday, weekend.at)), (CLINIC_DEMO, utc(today + timedelta(days=5), CLINIC_DEMO.at))]
+
+
+def seed_demo_events(session: Session, community: Community, now: datetime, tz: str = "Asia/Shanghai") -> int:
+    """The demo's open events (demo_events), added when missing (matched by title)."""
     have = set(session.scalars(select(CommunityEvent.title).where(CommunityEvent.community_id == community.id)))
-    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    specs = (
-        ("中秋游园会", "猜灯谜、做月饼、亲子游戏，欢迎全家参加。", "中心广场", day + timedelta(days=10, hours=11), 200),
-        ("义诊", "社区医院医生免费量血压、测血糖、健康咨询。", "物业服务中心一楼", day + timedelta(days=5, hours=1), 60),
-    )
     added = 0
-    for title, description, location, starts_at, capacity in specs:
-        if title in have:
+    for spec, starts_at in demo_events(now, tz):
+        if spec.title in have:
             continue
         session.add(CommunityEvent(
-            community_id=community.id, title=title, description=description, location=location,
-            starts_at=starts_at, ends_at=starts_at + timedelta(hours=3),
-            signup_deadline=starts_at - timedelta(days=1), capacity=capacity, status="open", created_at=now,
+            community_id=community.id, title=spec.title, description=spec.description, location=spec.location,
+            starts_at=starts_at, ends_at=starts_at + timedelta(hours=spec.hours),
+            signup_deadline=starts_at - timedelta(days=1), capacity=spec.capacity, status="open", created_at=now,
+            updated_at=now, audience={"community": True},
         ))
         added += 1
     session.flush()

@@ -1,10 +1,18 @@
 """Events in the console: the community's events with places taken, a form to create one (its invitation is a
-notice the broadcast engine sends), and each event's sign-ups and waiting list with their downloads."""
+notice the broadcast engine sends), and each event's page: its sign-ups and waiting list with their downloads,
+an edit form and a cancel action (a reason, then a confirmation step).
+
+Edits and cancellations go through event_admin.edit / cancel, which check everything and push the change to
+those signed up. The edit form is filled with the event's values; only the fields whose text differs from
+what the form showed are sent as changes (an empty field clears it: no limit, free, no deadline).
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -14,6 +22,7 @@ from backend.models import CommunityEvent
 from backend.services import event_admin, notice_targets
 from backend.services.audit import record
 from backend.services.binding import mask_phone
+from backend.services.events import CANCELLED, OPEN, SIGNED
 from backend.services.permissions import Perm
 from bot.console.deps import Console, ConsoleDep, render
 from bot.console.notices_pages import XLSX_TYPE, to_utc
@@ -24,8 +33,14 @@ Short = Annotated[str, Form(max_length=300)]
 Time = Annotated[str, Form(max_length=40)]
 Number = Annotated[str, Form(max_length=20)]
 PLACE_KEYS = ("community", "buildings", "units", "floors")
+Reason = Annotated[str, Form(max_length=1000)]
+Description = Annotated[str, Form(max_length=4000)]
 BLANK = {"title": "", "starts_at": "", "ends_at": "", "signup_deadline": "", "location": "", "description": "",
          "capacity": "", "fee": "", "household_limit": "", "targets": "全小区"}
+EDIT_FIELDS = ("title", "starts_at", "ends_at", "signup_deadline", "location", "description", "capacity", "fee",
+               "household_limit")
+TIMES = ("starts_at", "ends_at", "signup_deadline")
+MAX_REASON = 200  # event_admin.cancel keeps this much
 
 
 def _page(request: Request, console: Console, *, past: bool = False, form: dict[str, str] | None = None,
@@ -63,9 +78,9 @@ def _fee(value: str) -> Decimal | None:
 
 @router.post("/events")
 def create_event(request: Request, console: ConsoleDep, title: Short = "", starts_at: Time = "", ends_at: Time = "",
-                 signup_deadline: Time = "", location: Short = "",
-                 description: Annotated[str, Form(max_length=4000)] = "", capacity: Number = "", fee: Number = "",
-                 household_limit: Number = "", targets: Short = "") -> Response:
+                 signup_deadline: Time = "", location: Short = "", description: Description = "",
+                 capacity: Number = "", fee: Number = "", household_limit: Number = "", targets: Short = ""
+                 ) -> Response:
     console.require(Perm.EVENT_MANAGE)
     form = {"title": title, "starts_at": starts_at, "ends_at": ends_at, "signup_deadline": signup_deadline,
             "location": location, "description": description, "capacity": capacity, "fee": fee,
@@ -97,15 +112,130 @@ def _event(console: Console, event_id: int) -> CommunityEvent:
     return event_admin.get_for(console.session, None, event_id, console.community.id)
 
 
-@router.get("/events/{event_id}")
-def event_page(request: Request, console: ConsoleDep, event_id: int, invited: str = "") -> HTMLResponse:
-    event = _event(console, event_id)
+def _local_input(moment: datetime | None, tz: str) -> str:
+    """A naive-UTC time as a datetime-local value in the community's time (what to_utc reads back)."""
+    if moment is None:
+        return ""
+    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%dT%H:%M")
+
+
+def _fee_text(fee: Decimal | None) -> str:
+    return "" if fee is None else f"{fee.normalize():f}"
+
+
+def _shown(event: CommunityEvent, tz: str) -> dict[str, str]:
+    """The event's editable values as the edit form shows them."""
+    shown = {key: _local_input(getattr(event, key), tz) for key in TIMES}
+    return {**shown, "title": event.title, "location": event.location or "", "description": event.description or "",
+            "capacity": str(event.capacity or ""), "fee": _fee_text(event.fee),
+            "household_limit": str(event.household_limit or "")}
+
+
+def _same(key: str, typed: str, shown: str) -> bool:
+    if key == "title":
+        return " ".join(typed.split()) == shown
+    if key == "description":
+        return typed.replace("\r\n", "\n").strip() == shown.strip()
+    return typed.strip() == shown.strip()
+
+
+def _changes(form: dict[str, str], shown: dict[str, str], tz: str) -> dict[str, Any]:
+    """The fields the staff member changed, parsed as event_admin.edit takes them."""
+    changes: dict[str, Any] = {}
+    for key in EDIT_FIELDS:
+        if _same(key, form[key], shown[key]):
+            continue
+        value = form[key]
+        if key in TIMES:
+            changes[key] = to_utc(value, tz, key)
+        elif key in ("capacity", "household_limit"):
+            changes[key] = _number(value, "名额 places" if key == "capacity" else "每户人数 per household")
+        elif key == "fee":
+            changes[key] = _fee(value)
+        else:
+            changes[key] = value
+    return changes
+
+
+def _event_page(request: Request, console: Console, event: CommunityEvent, *, status_code: int = 200,
+                **context: Any) -> HTMLResponse:
+    tz = console.settings.timezone
     counts = event_admin.list_events(console.session, console.community.id, include_past=True, event_id=event.id)
     _, signed, waiting, checked = counts[0] if counts else (event, 0, 0, 0)
     people = event_admin.attendees(console.session, console.staff, event)
-    return render(request, "console/event.html", event=event, signed=signed, waiting=waiting, checked=checked,
-                  attendees=people, mask=mask_phone, local=lambda d: local(d, console.settings.timezone),
-                  invited=int(invited) if invited.isdigit() and len(invited) < 12 else None)
+    context.setdefault("edit_form", _shown(event, tz))
+    return render(request, "console/event.html", status_code=status_code, event=event, signed=signed,
+                  waiting=waiting, checked=checked, attendees=people, mask=mask_phone, local=lambda d: local(d, tz),
+                  may_edit=event.status == OPEN, may_cancel=event.status != CANCELLED,
+                  told=sum(1 for a in people if a.status == SIGNED), fee_text=_fee_text(event.fee), **context)
+
+
+def _id(value: str) -> int | None:
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 12 else None
+
+
+@router.get("/events/{event_id}")
+def event_page(request: Request, console: ConsoleDep, event_id: int, invited: str = "", edited: str = "",
+               cancelled: str = "", notified: str = "") -> HTMLResponse:
+    event = _event(console, event_id)
+    return _event_page(request, console, event, invited=_id(invited), edited=bool(edited),
+                       cancelled=bool(cancelled), notified=_id(notified))
+
+
+def _refusal(exc: DomainError) -> tuple[str, str]:
+    return exc.text("zh"), exc.text("en")
+
+
+@router.post("/events/{event_id}/edit")
+def edit_event(request: Request, console: ConsoleDep, event_id: int, title: Short = "", starts_at: Time = "",
+               ends_at: Time = "", signup_deadline: Time = "", location: Short = "", description: Description = "",
+               capacity: Number = "", fee: Number = "", household_limit: Number = "") -> Response:
+    """Save the fields that differ from the event's; a new title, time or place is pushed to the sign-ups."""
+    event = _event(console, event_id)
+    form = {"title": title, "starts_at": starts_at, "ends_at": ends_at, "signup_deadline": signup_deadline,
+            "location": location, "description": description, "capacity": capacity, "fee": fee,
+            "household_limit": household_limit}
+    s, tz = console.session, console.settings.timezone
+    try:
+        changes = _changes(form, _shown(event, tz), tz)
+        if not changes:
+            return RedirectResponse(f"/console/events/{event.id}", status_code=303)
+        with s.begin_nested():
+            event, notice = event_admin.edit(s, console.clock, console.settings, console.staff, event, changes)
+            record(s, console.clock, console.community.id, console.staff, "event.edit", f"event:{event.id}",
+                   title=event.title[:60], changed={k: form[k][:60] for k in sorted(changes)},
+                   notice=notice.id if notice else None)
+    except DomainError as exc:
+        return _event_page(request, console, event, status_code=exc.http_status, edit_form=form,
+                           edit_refusal=_refusal(exc))
+    told = f"&notified={notice.id}" if notice else ""
+    return RedirectResponse(f"/console/events/{event.id}?edited=1{told}", status_code=303)
+
+
+@router.post("/events/{event_id}/cancel")
+def cancel_event(request: Request, console: ConsoleDep, event_id: int, reason: Reason = "",
+                 confirm: Short = "") -> Response:
+    """A reason first, then a confirmation naming who will be told; then event_admin.cancel."""
+    event = _event(console, event_id)
+    s = console.session
+    reason = " ".join(reason.split())
+    try:
+        if event.status != CANCELLED:  # (a cancelled one: the service's refusal below says so)
+            if not reason:
+                raise Invalid("reason", key="console.event.reason_required")
+            if len(reason) > MAX_REASON:
+                raise Invalid("reason", key="console.event.reason_long", most=MAX_REASON)
+            if confirm != "yes":
+                return _event_page(request, console, event, reason=reason, confirm_cancel=True)
+        with s.begin_nested():
+            event, notice = event_admin.cancel(s, console.clock, console.settings, console.staff, event, reason)
+            record(s, console.clock, console.community.id, console.staff, "event.cancel", f"event:{event.id}",
+                   title=event.title[:60], reason=reason, notice=notice.id if notice else None)
+    except DomainError as exc:
+        return _event_page(request, console, event, status_code=exc.http_status, reason=reason,
+                           cancel_refusal=_refusal(exc))
+    told = f"&notified={notice.id}" if notice else ""
+    return RedirectResponse(f"/console/events/{event.id}?cancelled=1{told}", status_code=303)
 
 
 @router.get("/events/{event_id}/attendees.{fmt}")

@@ -42,8 +42,8 @@ register_texts({
                        "📝 You are on the waiting list for \"{title}\" ({people}, number {place}). When someone "
                        "withdraws, places go in order and you will be told."),
     "events.wait_declined": ("好的，没有登记候补。", "All right, not on the waiting list."),
-    "events.wait_which": ("要登记哪个活动的候补？请回复活动名称，例如「候补中秋游园会」。",
-                          "Which event's waiting list? Reply with its name, e.g. \"wait for the festival\"."),
+    "events.wait_which": ("要登记哪个活动的候补？请回复「候补+活动名」。",
+                          "Which event's waiting list? Reply \"wait for\" and the event's name."),
     "events.withdrawn": ("已取消「{title}」的报名。", "Your sign-up for \"{title}\" is withdrawn."),
     "events.none_signed": ("您目前没有报名任何活动。", "You have not signed up for any event."),
     "events.confirm_quit": ("确定要取消「{title}」（{starts}）的报名吗？", "Withdraw from \"{title}\" ({starts})?"),
@@ -62,7 +62,7 @@ def _params(ctx: Context, event: CommunityEvent) -> dict:
 
 
 def named_event(ctx: Context, views: list[events.EventView]) -> events.EventView | None:
-    """The event the text names: its title, or two characters of it (中秋, 义诊)."""
+    """The event the text names: its title, or two characters of it (饺子, 义诊)."""
     text = ctx.text
     for v in views:
         title = v.event.title
@@ -201,7 +201,7 @@ def _event_payload(ctx: Context, payload: Payload) -> bool:
 
 @text_command(r"\s*(?:我要|我想|帮我|请)?(?:登记|排|加入|报)?(?:个)?(?:候补|waiting list)(.{0,20})", staff_only=False)
 def _wait_text(ctx: Context, _m: re.Match[str]) -> bool:
-    """"登记候补" / "候补中秋游园会": the waiting list of the event named, or of the only full one."""
+    """"登记候补" / "候补义诊": the waiting list of the event named, or of the only full one."""
     if ctx.household is None:
         return False
     views = events.list_open(ctx.session, ctx.clock, ctx.community.id, ctx.resident)

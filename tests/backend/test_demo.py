@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -16,6 +18,7 @@ from backend.models import (
     Building,
     ChatIdentity,
     Community,
+    CommunityEvent,
     FeeRate,
     Household,
     HouseholdPhone,
@@ -26,6 +29,7 @@ from backend.models import (
 )
 from backend.services.categories import DEFAULT_CATEGORIES
 from backend.services.demo import billing_periods, seed_demo
+from backend.services.events import SEASONAL_DEMO, demo_events
 from backend.settings import Settings
 
 
@@ -186,3 +190,32 @@ def test_outside_demo_mode_no_web_chat_is_made(session: Session, settings: Setti
     seed_demo(session, settings, clock)
     session.commit()
     assert session.scalar(select(func.count()).select_from(ChatIdentity)) == 0
+
+
+SEASON = {month: e.title for months, e in SEASONAL_DEMO.items() for month in months}
+
+
+@pytest.mark.parametrize("today", [datetime(2026, m, d, 9) for m in range(1, 13) for d in (1, 15, 28)]
+                         + [datetime(2026, 12, 31, 20), datetime(2027, 2, 20, 3)])
+def test_demo_events_fit_the_date_they_are_given(today: datetime) -> None:
+    """The weekend event is on a Saturday at least a week away and belongs to that day's season (never a
+    Mid-Autumn fair in December); the clinic is five days away at 9:00; all in Shanghai time."""
+    shanghai = ZoneInfo("Asia/Shanghai")
+    local_today = today.replace(tzinfo=UTC).astimezone(shanghai).date()
+    (weekend, starts), (clinic, clinic_starts) = demo_events(today, "Asia/Shanghai")
+    day = starts.replace(tzinfo=UTC).astimezone(shanghai)
+    assert day.weekday() == 5 and timedelta(days=7) <= day.date() - local_today < timedelta(days=14)
+    assert weekend.title == SEASON[day.month] and "中秋" not in weekend.title
+    assert (day.hour, day.minute) == (weekend.at.hour, weekend.at.minute)
+    clinic_day = clinic_starts.replace(tzinfo=UTC).astimezone(shanghai)
+    assert (clinic.title, clinic_day.date() - local_today, clinic_day.hour) == ("义诊", timedelta(days=5), 9)
+
+
+def test_demo_events_in_december_and_across_a_season(session: Session, settings: Settings,
+                                                     clock: FrozenClock) -> None:
+    seed_demo(session, settings, clock)  # the test clock: 2026-12-01
+    titles = set(session.scalars(select(CommunityEvent.title)))
+    assert titles == {"冬日邻里包饺子", "义诊"}
+    assert demo_events(datetime(2026, 2, 25, 9), "Asia/Shanghai")[0][0].title == "春季亲子植树"  # Saturday 3-07
+    assert demo_events(datetime(2026, 9, 1, 9), "Asia/Shanghai")[0][0].title == "秋季邻里运动会"
+    assert demo_events(datetime(2026, 7, 1, 9), "Asia/Shanghai")[0][0].title == "夏夜露天电影"

@@ -4,7 +4,8 @@ The manager's password is set with `guanjia staff password manager` (stdin). In 
 password is refused, then the manager signs in; the board is filtered; a resident reports a leak in the
 web chat in another tab and the ticket appears on the board without a reload; the manager accepts it;
 edits the plumbing deadline and the next reported ticket carries it; imports a roster with an error, then
-a good one; previews a notice to building 3 (the audience counted) and sends it (scheduled for the engine).
+a good one; cancels a demo event (a reason, then a confirmation); previews a notice to building 3 (the
+audience counted) and sends it (scheduled for the engine).
 Screenshots of every page go to var/artefacts/console/. Skipped only where Chromium is missing and CI is
 not set.
 """
@@ -145,6 +146,17 @@ def test_console_in_a_browser(server, browser):
         browser.get(f"{base}/console/{page}")
         assert browser.find_elements(by, "main h1")
         shot(browser, f"08-{page}")
+    # cancel a demo event: a reason, then the confirmation step, then it shows as cancelled
+    browser.find_element(by, "#events tr.event a").click()
+    wait(lambda: browser.find_elements(by, "#cancel-event summary"))[0].click()
+    browser.find_element(by, "#cancel-event textarea[name=reason]").send_keys("场地临时维修")
+    browser.find_element(by, "#cancel-event-button").click()
+    confirm = wait(lambda: browser.find_elements(by, "#confirm-cancel"))[0]
+    assert "场地临时维修" in confirm.text and "目前没有人报名" in confirm.text  # the demo's events start empty
+    shot(browser, "08-event-cancel-confirm")
+    browser.find_element(by, "#confirm-cancel-button").click()
+    assert "活动已取消" in wait(lambda: browser.find_elements(by, "#cancelled"))[0].text
+    assert not browser.find_elements(by, "#edit-event")
     browser.get(f"{base}/console/audit")
     assert "phone.reveal" in browser.find_element(by, "#audit").text
     shot(browser, "08-audit")

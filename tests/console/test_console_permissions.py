@@ -30,13 +30,13 @@ MAY_SEE = {
     "guard": {"tickets", "gate"},
 }
 ACTIONS = ("accept", "category", "duty", "steward", "faq", "reveal", "preview", "notice", "cancel", "report",
-           "event", "signups", "new_event")
+           "event", "signups", "new_event", "edit_event", "cancel_event")
 # role -> actions it may do on community a's new plumbing ticket / data (others: refused)
 MAY_DO = {
     "manager": set(ACTIONS),
     "admin": set(ACTIONS),
     "cs_lead": {"accept", "category", "duty", "faq", "reveal", "preview", "notice", "cancel", "report", "event",
-                "signups", "new_event"},
+                "signups", "new_event", "edit_event", "cancel_event"},
     # engineering's ticket in a building cs is not steward of: not on cs's board at all; notices: yes
     "cs": {"preview", "notice", "cancel", "report"},
     "eng_lead": {"accept", "duty", "reveal", "report"},  # reads notices' reports, sends none
@@ -120,6 +120,11 @@ def test_role_pages_and_actions(role, app, people, session_factory, clock, setti
             "signups": client.get(f"/console/events/{event_id}/attendees.xlsx").status_code == 200,
             "new_event": _post(client, "/console/tickets", "/console/events", {
                 "title": "新活动", "starts_at": "2026-12-09T10:00", "targets": "全小区"}) == 303,
+            # the event starts 2026-12-03 17:00 local; only the title differs from what the form shows
+            "edit_event": _post(client, "/console/tickets", f"/console/events/{event_id}/edit", {
+                "title": "包饺子（改期）", "starts_at": "2026-12-03T17:00"}) == 303,
+            "cancel_event": _post(client, "/console/tickets", f"/console/events/{event_id}/cancel", {
+                "reason": "场地维修", "confirm": "yes"}) == 303,
         }
     assert {a for a, ok in done.items() if ok} == MAY_DO[role], role
     with session_factory() as session:
@@ -131,6 +136,9 @@ def test_role_pages_and_actions(role, app, people, session_factory, clock, setti
         assert sent == ("notice" in MAY_DO[role])
         created = session.query(CommunityEvent).filter(CommunityEvent.id != event_id).count()
         assert created == ("new_event" in MAY_DO[role])
+        event = session.get(CommunityEvent, event_id)
+        assert event.title == ("包饺子（改期）" if "edit_event" in MAY_DO[role] else "包饺子")
+        assert event.status == ("cancelled" if "cancel_event" in MAY_DO[role] else "open")
         assert session.get(Notice, notice_id).status == ("cancelled" if "cancel" in MAY_DO[role] else "scheduled")
 
 

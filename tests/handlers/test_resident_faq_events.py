@@ -27,9 +27,10 @@ def test_unknown_question_opens_an_inquiry(chat, session_factory):
 
 
 def test_events_list_sign_up_and_withdraw(chat, session_factory):
+    # The test clock is in December: the demo's weekend event is the winter one (backend.services.events).
     cy = chat("u-cy")
     reply = cy.say("还有什么活动")
-    assert "中秋游园会" in reply and "义诊" in reply and "剩余60个名额" in reply
+    assert "冬日邻里包饺子" in reply and "义诊" in reply and "剩余60个名额" in reply
     with session_factory() as s:
         clinic = s.scalar(select(CommunityEvent).where(CommunityEvent.title == "义诊"))
     assert ("报名 义诊", f"e:join:{clinic.id}") in cy.buttons()
@@ -44,10 +45,10 @@ def test_events_list_sign_up_and_withdraw(chat, session_factory):
 
 def test_sign_up_in_words_with_people_then_withdraw_in_words(chat, session_factory):
     di = chat("u-di")
-    reply = di.say("我要报名中秋游园会，我们三个人")
-    assert "已为您报名「中秋游园会」3人" in reply
-    assert "确定要取消「中秋游园会」" in di.say("不去了，取消报名")
-    assert "已取消「中秋游园会」" in di.say("对")
+    reply = di.say("我要报名包饺子，我们三个人")
+    assert "已为您报名「冬日邻里包饺子」3人" in reply
+    assert "确定要取消「冬日邻里包饺子」" in di.say("不去了，取消报名")
+    assert "已取消「冬日邻里包饺子」" in di.say("对")
     with session_factory() as s:
         assert s.scalar(select(EventSignup)).status == "withdrawn"
 
