@@ -23,7 +23,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +49,18 @@ log = logging.getLogger("guanjia.broadcast")
 MAX_BOOK_AHEAD = 1.0
 JOURNAL_GATHER_SECONDS = 0.002  # a flush waits this long for more marks and outcomes to write together
 JOURNAL_FLUSHES = 3  # flushes in flight at once: a commit's latency must not cap the sending rate
+
+
+def run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run the engine on its own event loop: uvloop where it is installed (uvicorn[standard] brings it;
+    less CPU a message, see bench/broadcast.py), else asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
 
 
 @dataclass
@@ -411,7 +423,7 @@ class BroadcastEngine:
         self._thread.start()
 
     def _run_thread(self) -> None:
-        asyncio.run(self.run())
+        run_loop(self.run())
 
     def shutdown(self, timeout: float = 15.0) -> None:
         self._stop.set()
@@ -446,7 +458,7 @@ class BroadcastEngine:
                 for sender in self.senders.values():
                     await sender.aclose()
 
-        asyncio.run(main())
+        run_loop(main())
         return self.stats
 
     async def _anything_due(self) -> bool:
