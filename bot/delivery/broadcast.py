@@ -84,7 +84,7 @@ class BroadcastStats:
             self.retried += 1
         elif status == "unreachable":
             self.unreachable += 1
-        elif status in ("defer", "unmark"):
+        elif status == "defer":
             self.deferred += 1
         else:
             self.failed += 1
@@ -100,6 +100,7 @@ class Journal:
         # Sends whose outcome is not committed yet: all a killed worker can leave duplicated. Bounded.
         self.unrecorded = asyncio.Semaphore(engine.settings.broadcast_unrecorded_max)
         self.to_release = 0  # of `unrecorded`, once the outcomes taken by the next flush are committed
+        self.sending = 0  # sends at the platform whose outcome is not queued yet
         self.wake = asyncio.Event()
         self.idle = asyncio.Event()
         self.idle.set()
@@ -109,16 +110,18 @@ class Journal:
         # PostgreSQL: the fast path on this loop (bot/delivery/journal_pg.py); else SQLAlchemy in threads.
         self.pg = PgJournal(engine.pg_url, JOURNAL_FLUSHES) if engine.pg_url is not None else None
 
-    async def mark(self, token: str, row_id: int) -> bool:
+    def mark(self, token: str, row_id: int) -> asyncio.Future[bool]:
+        """Queue a 'sending' mark; the future says, once written, whether the row is still ours."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self.marks.append((token, row_id, future))
         self._poke()
-        return await future
+        return future
 
     def record(self, token: str, outcome: Outcome, sent: bool = False) -> None:
         """Queue an outcome; `sent`: it ends a send holding an `unrecorded` slot, freed once committed."""
         self.outcomes.append((token, outcome))
         self.to_release += sent
+        self.sending -= sent
         self._poke()
 
     def _poke(self) -> None:
@@ -133,7 +136,12 @@ class Journal:
         slots = asyncio.Semaphore(JOURNAL_FLUSHES)
         while True:
             await self.wake.wait()
-            if not self.unrecorded.locked():  # sends are waiting for an outcome to be recorded: write at once
+            if self.unrecorded.locked() and self.sending and not self.outcomes:
+                # Only marks, and every slot taken by a send on its way: its outcome comes in a moment and
+                # takes the marks along (one statement), so a row is marked just before its own send.
+                self.wake.clear()
+                continue
+            if not self.unrecorded.locked():  # else sends are waiting for an outcome to be recorded: write at once
                 await asyncio.sleep(JOURNAL_GATHER_SECONDS)
             await slots.acquire()  # while every flush is busy, more rows gather for the next one
             self.wake.clear()
@@ -323,21 +331,25 @@ class BroadcastEngine:
     async def _send(self, journal: Journal, inflight: asyncio.Semaphore, token: str, sender: BroadcastSender,
                     row: Row, message: Outbound | None) -> None:
         try:
+            assert message is not None
+            async with self._pacing:  # one row at a time, in the order claimed: its turn, its mark, its slot
+                wait = await self._turn(sender, row)
+                if wait:  # a long wait (a chat paused by a 429, a group's per-minute limit): back to the queue
+                    self._count(journal, token, Outcome(row, "defer", retry_after=wait, error="rate limit"))
+                    return
+                # Marked 'sending' with the outcome of the send before (one statement), which frees the slot.
+                marked = journal.mark(token, row.id)
+                await journal.unrecorded.acquire()
             try:
-                ours = await journal.mark(token, row.id)
-            except Exception:
-                return  # not marked: the row stays queued under our claim and is retried after the lease
+                ours = await marked
+            except Exception:  # not marked: the row stays queued under our claim and is retried after the lease
+                journal.unrecorded.release()
+                return
             if not ours:
+                journal.unrecorded.release()
                 self.stats.lost += 1
                 return
-            assert message is not None
-            async with self._pacing:  # one row at a time, in the order marked: book its turn, then its slot
-                wait = await self._turn(sender, row)
-                if not wait:  # booking overlaps the send before; the send waits for that one's outcome
-                    await journal.unrecorded.acquire()
-            if wait:  # a long wait (a chat paused by a 429, a group's per-minute limit): back to the queue
-                self._count(journal, token, Outcome(row, "unmark", retry_after=wait, error="rate limit"))
-                return
+            journal.sending += 1
             try:
                 outcome = await sender.send(row, message)
             except Exception as exc:  # a sender bug must not stop the round

@@ -43,8 +43,7 @@ class Row:
 @dataclass(frozen=True)
 class Outcome:
     row: Row
-    # sent | retry | unreachable | failed; not tried: defer (a limit said wait), drop (cancelled or expired),
-    # unmark (marked 'sending', then a limit said wait long: back to the queue)
+    # sent | retry | unreachable | failed; not tried: defer (a limit said wait), drop (cancelled or expired)
     status: str
     retry_after: float = 0.0
     error: str = ""
@@ -111,7 +110,7 @@ def outcome_values(now: datetime, outcomes: list[Outcome], max_attempts: int) ->
     for o in outcomes:
         untried = o.status in ("defer", "drop")
         attempts = o.row.attempts + (0 if untried else 1)
-        status = {"defer": "queued", "drop": "failed", "unmark": "queued"}.get(o.status, o.status)
+        status = {"defer": "queued", "drop": "failed"}.get(o.status, o.status)
         if status == "retry":
             status = "failed" if attempts >= max_attempts else "queued"
         values.append({
