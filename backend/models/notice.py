@@ -8,6 +8,7 @@ nobody can reach gets a row too (`unreachable`, with the reason), so the report 
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,11 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, BigId, community_fk, pk
+
+
+def new_page_token() -> str:
+    """The unguessable name of a notice's public page (/n/<token>): 32 URL-safe characters."""
+    return secrets.token_urlsafe(24)
 
 
 class Notice(Base):
@@ -50,6 +56,8 @@ class Notice(Base):
     fanout_cursor: Mapped[int] = mapped_column(BigId, default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[datetime | None]
+    # Its public read-only page /n/<page_token> (the WeChat template's link), made with the notice.
+    page_token: Mapped[str] = mapped_column(String(48), unique=True, default=new_page_token)
 
 
 class NoticeDelivery(Base):
