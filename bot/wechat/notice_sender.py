@@ -146,7 +146,7 @@ class WeChatNoticeBroadcast:
         finally:
             unused = attempt.count - index - 1
             self.wx.give_back(openid, window, unused)
-        return SendResult.sent(f"parts:{attempt.count}/{attempt.count}"), "cs_parts" if first == 0 else "parts_link"
+        return SendResult.sent(f"parts:{attempt.count}/{attempt.count}"), "cs_parts"
 
     def _part_text(self, attempt: Attempt, index: int) -> str:
         lang = attempt.row.lang
