@@ -95,6 +95,11 @@ class NoticeDelivery(Base):
     via: Mapped[str] = mapped_column(String(20), default="")  # e.g. customer_service | template | private | group
     external_id: Mapped[str] = mapped_column(String(100), default="")
     error: Mapped[str] = mapped_column(String(300), default="")
+    # WeChat: a notice too long for one customer-service message goes as parts_total numbered parts; parts_sent
+    # of them reached the platform (written by bot/wechat/notice_sender.py after each part), so a retry never
+    # sends one twice.
+    parts_sent: Mapped[int] = mapped_column(default=0)
+    parts_total: Mapped[int] = mapped_column(default=0)
 
 
 class NoticeMute(Base):

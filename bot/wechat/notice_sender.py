@@ -11,28 +11,28 @@ A customer-service (客服) text holds 2,048 bytes; a notice may be far longer. 
   fewer sends left, or outside the window: the template message with the link. Without a template
   for the notice's kind (or when it is refused): one 客服 message with the heading and the link, if
   the window has a send (`cs_link`).
-* **A part fails after others went out**: the sends not used go back to the window and the row
-  remembers how many parts arrived (external_id `parts:1/3`, written with the outcome by the
-  engine's journal, fenced like every outcome). If the platform said the window is gone, the rest
-  goes at once as the link (a template message; `via` parts_link). Any other failure (busy, network)
-  retries the row later, and the retry sends only the missing parts — or, when the window no longer
-  has sends for them, the link. A part that arrived is never sent again, except by a worker killed
-  while sending (such a row is queued again as in doubt, as every send is). The row is `sent` only
-  when every part, or the link, went out; a row that ends `failed` or `unreachable` keeps `parts:k/n`
-  and says so in its error.
+* **A part fails after others went out**: the row remembers how many parts arrived: each part
+  that the platform took is written at once (`notice_delivery.parts_sent` of `parts_total`, one small
+  UPDATE, never lowering it), and the sends not used go back to the window. If the platform said the
+  window is gone, the rest goes at once as the link (a template message; `via` parts_link). Any
+  other failure (busy, network) retries the row later, and the retry sends only the missing parts —
+  or, when the window no longer has sends for them, the link. A part that arrived is never sent
+  again; a worker killed mid-way can repeat only the one part in flight (the row is queued again as
+  in doubt, as every send is). The row is `sent` only when every part, or the link, went out; a row
+  that ends `failed` or `unreachable` says "parts k/n delivered" in its error (external_id `parts:k/n`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from backend.catalogue import register, render
+from backend.db import transaction
 from backend.models import NoticeDelivery
 from backend.ratelimit import Bucket, Limits, Rate
 from backend.services import notice_text
@@ -45,8 +45,6 @@ from bot.wechat.sender import WeChatSender, out_of_window
 from handlers.messages import Outbound
 
 log = logging.getLogger("guanjia.broadcast")
-
-PROGRESS = re.compile(r"parts:(\d{1,3})/(\d{1,3})")
 
 register({
     "broadcast.wechat.read_all": ("全文较长，请点击阅读：{url}", "The full text is long; read it here: {url}"),
@@ -116,6 +114,8 @@ class WeChatNoticeBroadcast:
         if done and total != attempt.count:  # cut differently before (the resident changed language): the link
             attempt.count = total
             return self._link(attempt)
+        if done >= attempt.count:  # every part arrived; the outcome was lost (a worker killed): nothing to send
+            return SendResult.sent(f"parts:{done}/{done}"), "cs_parts"
         return self._parts(attempt)
 
     def _progress(self, row: Row) -> tuple[int, int]:
@@ -123,9 +123,17 @@ class WeChatNoticeBroadcast:
         if row.attempts == 0:
             return 0, 0
         with self.wx.session_factory() as session:
-            recorded = session.scalar(select(NoticeDelivery.external_id).where(NoticeDelivery.id == row.id))
-        found = PROGRESS.match(recorded or "")
-        return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
+            found = session.execute(select(NoticeDelivery.parts_sent, NoticeDelivery.parts_total)
+                                    .where(NoticeDelivery.id == row.id)).first()
+        return (found.parts_sent, found.parts_total) if found is not None else (0, 0)
+
+    def _arrived(self, attempt: Attempt) -> None:
+        """Write at once that one more part reached the platform (never lowering the count)."""
+        with transaction(self.wx.session_factory) as session:
+            session.execute(update(NoticeDelivery)
+                            .where(NoticeDelivery.id == attempt.row.id, NoticeDelivery.parts_sent < attempt.sent)
+                            .values(parts_sent=attempt.sent, parts_total=attempt.count),
+                            execution_options={"synchronize_session": False})
 
     def _parts(self, attempt: Attempt) -> tuple[SendResult, str]:
         openid, first = attempt.row.chat_id, attempt.sent
@@ -143,6 +151,7 @@ class WeChatNoticeBroadcast:
                         return self._link(attempt)
                     return result, ""
                 attempt.sent += 1
+                self._arrived(attempt)
         finally:
             unused = attempt.count - index - 1
             self.wx.give_back(openid, window, unused)

@@ -105,6 +105,7 @@ def test_a_three_part_notice_arrives_whole_and_in_order_inside_the_window(wx, se
     assert f"nack:{notice_id}" in contents[-1] and not any("nack:" in c for c in contents[:-1])  # 收到 on the last
     row = _row(session_factory, notice_id, openid)
     assert (row.status, row.via, row.external_id, row.attempts) == ("sent", "cs_parts", "parts:3/3", 1)
+    assert (row.parts_sent, row.parts_total) == (3, 3)
     assert _left(session_factory, openid) == 2  # the three sends taken together
     assert fake_api.to(TEMPLATE) == []
 
@@ -179,7 +180,7 @@ def test_a_part_failing_midway_is_never_sent_twice_and_the_retry_sends_the_rest(
     fake_api.script[CS] = [0, 45009]  # part 1 goes, part 2: "frequency limit" (busy)
     _deliver(wx, session_factory, clock)
     row = _row(session_factory, notice_id, openid)
-    assert (row.status, row.external_id) == ("queued", "parts:1/3")
+    assert (row.status, row.external_id, row.parts_sent, row.parts_total) == ("queued", "parts:1/3", 1, 3)
     assert "45009" in row.error and "parts 1/3 delivered" in row.error
     assert _left(session_factory, openid) == 4  # 3 taken; the refused one and the unsent one given back
     clock.advance(seconds=61)
@@ -237,3 +238,22 @@ def test_a_row_that_cannot_finish_says_which_parts_arrived(wx, session_factory, 
     with session_factory() as s:
         summary = notices.report(s, s.get(Notice, notice_id))
     assert summary.residents_reached == 0 and len(summary.not_reached) == 1  # not claimed as delivered
+
+
+@pytest.mark.parametrize(("arrived", "resent"), [(2, ["（3/3）"]), (3, [])])
+def test_a_worker_killed_midway_repeats_no_part_that_was_written_as_arrived(wx, session_factory, clock, fake_api,
+                                                                             arrived, resent):
+    notice_id, (openid,) = _world(session_factory, clock)
+    _window(wx, session_factory, clock, openid)
+    _deliver(wx, session_factory, clock)
+    assert len(fake_api.to(CS)) == 3
+    # As if the worker had died after `arrived` parts went out, before its outcome was written: the row is
+    # found 'sending' under a lapsed claim and queued again, in doubt.
+    with transaction(session_factory) as s:
+        s.execute(update(NoticeDelivery).where(NoticeDelivery.notice_id == notice_id).values(
+            status="sending", claimed_until=clock.now() - timedelta(seconds=1), via="", external_id="",
+            sent_at=None, parts_sent=arrived))
+    _deliver(wx, session_factory, clock)
+    assert [c[:5] for c in _contents(fake_api)[3:]] == resent
+    row = _row(session_factory, notice_id, openid)
+    assert (row.status, row.via, row.in_doubt, row.parts_sent) == ("sent", "cs_parts", 1, 3)

@@ -1,4 +1,5 @@
-"""notice page token: each notice's unguessable public page /n/<token>
+"""notice page token and WeChat parts: each notice's unguessable public page /n/<token>, and the parts of a
+long notice a WeChat resident has received
 
 Revision ID: 0013
 Revises: 0012
@@ -34,8 +35,19 @@ def upgrade() -> None:
         batch_op.alter_column("page_token", existing_type=sa.String(length=48), nullable=False)
         batch_op.create_unique_constraint(batch_op.f("uq_notice_page_token"), ["page_token"])
 
+    with op.batch_alter_table("notice_delivery", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("parts_sent", sa.Integer(), nullable=False, server_default="0"))
+        batch_op.add_column(sa.Column("parts_total", sa.Integer(), nullable=False, server_default="0"))
+    with op.batch_alter_table("notice_delivery", schema=None) as batch_op:
+        batch_op.alter_column("parts_sent", server_default=None)
+        batch_op.alter_column("parts_total", server_default=None)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("notice_delivery", schema=None) as batch_op:
+        batch_op.drop_column("parts_total")
+        batch_op.drop_column("parts_sent")
+
     with op.batch_alter_table("notice", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_notice_page_token"), type_="unique")
         batch_op.drop_column("page_token")
