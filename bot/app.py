@@ -237,7 +237,7 @@ def create_app(
     # Channels, each a router of its own: /api/webchat (web chat API), /telegram and /wechat (webhooks),
     # /console (office console). Routes are matched in order, the busiest first: the web chat's
     # messages before the REST API, whose /api prefix would otherwise be searched route by route.
-    mount_webchat(app)  # /chat, /api/webchat, /media
+    mount_webchat(app)  # /chat, /api/webchat, /media, /n/<token> (notices' public pages)
     mount_telegram(app)  # /telegram/webhook (when GUANJIA_TELEGRAM_TOKEN is set)
     mount_wechat(app)  # /wechat/mp (official account), /wechat/work (WeCom)
     app.include_router(api_router, prefix="/api")

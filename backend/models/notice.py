@@ -8,6 +8,7 @@ nobody can reach gets a row too (`unreachable`, with the reason), so the report 
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,11 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, BigId, community_fk, pk
+
+
+def new_page_token() -> str:
+    """The unguessable name of a notice's public page (/n/<token>): 32 URL-safe characters."""
+    return secrets.token_urlsafe(24)
 
 
 class Notice(Base):
@@ -50,6 +56,8 @@ class Notice(Base):
     fanout_cursor: Mapped[int] = mapped_column(BigId, default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[datetime | None]
+    # Its public read-only page /n/<page_token> (the WeChat template's link), made with the notice.
+    page_token: Mapped[str] = mapped_column(String(48), unique=True, default=new_page_token)
 
 
 class NoticeDelivery(Base):
@@ -87,6 +95,11 @@ class NoticeDelivery(Base):
     via: Mapped[str] = mapped_column(String(20), default="")  # e.g. customer_service | template | private | group
     external_id: Mapped[str] = mapped_column(String(100), default="")
     error: Mapped[str] = mapped_column(String(300), default="")
+    # WeChat: a notice too long for one customer-service message goes as parts_total numbered parts; parts_sent
+    # of them reached the platform (written by bot/wechat/notice_sender.py after each part), so a retry never
+    # sends one twice.
+    parts_sent: Mapped[int] = mapped_column(default=0)
+    parts_total: Mapped[int] = mapped_column(default=0)
 
 
 class NoticeMute(Base):

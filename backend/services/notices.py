@@ -26,15 +26,17 @@ from backend.clock import Clock
 from backend.errors import IllegalMove, Invalid, NotFound
 from backend.models import GroupChat, Household, Notice, NoticeDelivery, NoticeMute, Resident, Staff
 from backend.services import audience as audiences
+from backend.services import notice_text
 from backend.services.audience import AudienceCount
+from backend.services.notice_text import WeChatPlan
 
 CATEGORIES = ("outage", "safety", "fee", "event", "tip")
 MAX_TITLE = 100
 # Telegram: 4096 characters per message; the title, a blank line and the "收到" prompt share it.
 TELEGRAM_MAX_CHARS = 4096
 MAX_BODY_CHARS = 3900
-# WeChat customer-service text: 2048 bytes (UTF-8) per message; longer bodies are split at line ends.
-WECHAT_MAX_BYTES = 2048
+# WeChat's customer-service text holds 2048 bytes: longer texts go as numbered parts, or as a template message
+# linking to the notice's page (backend/services/notice_text.py).
 MAX_IMAGE_BYTES = 10 * 1024 * 1024  # WeChat's and Telegram's photo limit
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024  # Telegram's bot download/upload comfort zone
 PAST_GRACE = timedelta(minutes=1)  # "now" typed a few seconds ago is not the past
@@ -81,12 +83,31 @@ register({
                           "\"{filename}\" is not an image (PNG, JPEG or GIF only); nothing sent."),
     "notices.too_big": ("「{filename}」超过 {mb}MB 上限。", "\"{filename}\" is over the {mb} MB limit."),
     "notices.cannot_cancel": ("通知 #{id} 当前为「{status}」，不能取消。", "Notice #{id} is {status_en}; it cannot be cancelled."),
+    # How a WeChat row was delivered (NoticeDelivery.via), for the report
+    "notices.via.customer_service": ("客服消息", "one customer-service message"),
+    "notices.via.cs_parts": ("分段客服消息", "numbered customer-service messages"),
+    "notices.via.template": ("模板消息（附全文链接）", "template message with the link"),
+    "notices.via.cs_link": ("客服消息（附全文链接）", "customer-service message with the link"),
+    "notices.via.parts_link": ("部分分段＋全文链接", "some parts, then the link"),
     "notices.mute_safety": ("安全提示关系到您和家人的安全，不能关闭。", "Safety notices cannot be muted."),
 })
 
 
+WECHAT_VIA = ("customer_service", "cs_parts", "template", "cs_link", "parts_link")
+
+
 def category_name(category: str, lang: str = "zh") -> str:
     return name(f"notices.category.{category}", lang) if category in CATEGORIES else category
+
+
+def via_name(via: str, lang: str = "zh") -> str:
+    """How a WeChat row went, as the office reads it (the code itself when unknown)."""
+    return name(f"notices.via.{via}", lang) if via in WECHAT_VIA else via
+
+
+def page_url(base_url: str, notice: Notice) -> str:
+    """The notice's public read-only page (what the WeChat template message links to)."""
+    return notice_text.page_url(base_url, notice.page_token)
 
 
 @dataclass
@@ -120,7 +141,11 @@ class Checked:
     audience: dict[str, Any]
     scheduled_at: datetime
     count: AudienceCount
-    wechat_parts: int = 1
+    wechat_parts: int = 1  # customer-service messages a WeChat resident gets inside the window (notice_text)
+
+    def wechat(self, templates: dict[str, Any]) -> WeChatPlan:
+        """What WeChat residents get, given the configured template messages (settings.wechat_templates)."""
+        return WeChatPlan(self.wechat_parts, bool(templates.get(self.draft.kind)))
 
 
 def image_kind(data: bytes) -> str | None:
@@ -129,29 +154,6 @@ def image_kind(data: bytes) -> str | None:
         if data.startswith(magic):
             return kind
     return None
-
-
-def split_text(text: str, max_bytes: int = WECHAT_MAX_BYTES) -> list[str]:
-    """The text in parts of at most `max_bytes` UTF-8 bytes, cut at line ends where possible."""
-    parts: list[str] = []
-    current = ""
-    for line in text.splitlines(keepends=True):
-        while len(line.encode()) > max_bytes:  # one line longer than a part: cut it by characters
-            head = line
-            while len(head.encode()) > max_bytes:
-                head = head[: max(1, len(head) * max_bytes // len(head.encode()) - 1)]
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(head)
-            line = line[len(head):]
-        if len((current + line).encode()) > max_bytes:
-            parts.append(current)
-            current = ""
-        current += line
-    if current or not parts:
-        parts.append(current)
-    return [p.rstrip("\n") for p in parts]
 
 
 def _nobody_detail(count: AudienceCount) -> dict[str, str]:
@@ -198,7 +200,7 @@ def check(session: Session, clock: Clock, community_id: int, draft: Draft) -> Ch
     count = audiences.count(session, community_id, spec, draft.category, when)
     if count.nobody:
         raise Invalid("audience", key="notices.nobody", **_nobody_detail(count))
-    parts = len(split_text(f"{draft.title}\n\n{draft.body}"))
+    parts = len(notice_text.wechat_parts(notice_text.text(draft)))
     return Checked(draft, spec, when, count, parts)
 
 
@@ -241,6 +243,27 @@ def get(session: Session, community_id: int | None, notice_id: int) -> Notice:
     if notice is None or (community_id is not None and notice.community_id != community_id):
         raise NotFound("通知")
     return notice
+
+
+PAGE_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def for_page(session: Session, clock: Clock, token: str) -> tuple[Notice | None, str]:
+    """The notice its public page (/n/<token>) may show now: (notice, "") while it is live, else why not:
+    "unknown" (no such token, or not published yet), "cancelled", or "expired" (with the notice)."""
+    if not PAGE_TOKEN.fullmatch(token or ""):
+        return None, "unknown"
+    notice = session.scalar(select(Notice).where(Notice.page_token == token))
+    now = clock.now()
+    if notice is None or notice.status == "draft" or notice.scheduled_at is None:
+        return None, "unknown"
+    if notice.status == "cancelled":
+        return notice, "cancelled"
+    if notice.scheduled_at > now:
+        return None, "unknown"
+    if notice.expires_at is not None and notice.expires_at <= now:
+        return notice, "expired"
+    return notice, ""
 
 
 def listing(session: Session, community_id: int | None, *, status: str | None = None, limit: int = 50,
@@ -296,6 +319,8 @@ class Report:
     deliveries: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
     sent_by_channel: dict[str, int] = field(default_factory=dict)
+    # WeChat rows delivered, by how: one message, numbered parts, or the page link (notices.via.*)
+    wechat_via: dict[str, int] = field(default_factory=dict)
     residents: int = 0  # residents with at least one row
     residents_reached: int = 0  # residents with at least one sent row
     acknowledged: int = 0  # residents who pressed 收到
@@ -305,7 +330,8 @@ class Report:
     def as_dict(self) -> dict[str, Any]:
         return {
             "notice_id": self.notice_id, "status": self.status, "deliveries": self.deliveries,
-            "by_status": self.by_status, "sent_by_channel": self.sent_by_channel, "residents": self.residents,
+            "by_status": self.by_status, "sent_by_channel": self.sent_by_channel, "wechat_via": self.wechat_via,
+            "residents": self.residents,
             "residents_reached": self.residents_reached, "acknowledged": self.acknowledged,
             "not_reached": len(self.not_reached), "reasons": self.failed_reasons,
         }
@@ -341,6 +367,8 @@ def report(session: Session, notice: Notice, rows: list[RecordRow] | None = None
     result = Report(notice.id, notice.status, deliveries=len(rows))
     result.by_status = dict(Counter(r.status for r in rows))
     result.sent_by_channel = dict(Counter(r.channel for r in rows if r.status == "sent"))
+    result.wechat_via = dict(Counter(r.via or "customer_service" for r in rows
+                                     if r.channel == "wechat" and r.status == "sent"))
     by_resident: dict[int, list[RecordRow]] = {}
     for r in rows:
         if r.resident_id is not None:

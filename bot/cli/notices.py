@@ -101,6 +101,9 @@ def send(
         channels = ", ".join(f"{k} {v}" for k, v in count.by_channel.items()) or "-"
         typer.echo(f"住户 {count.residents}，可送达 {count.reachable}（{channels}），无法送达 {count.unreachable_total}；"
                    f"员工 {count.staff}；群 {sum(count.groups.values())}")
+        if count.by_channel.get("wechat"):  # what they get: one message, numbered parts, or the page link
+            typer.echo(checked.wechat(settings.wechat_templates).describe())
+        typer.echo(f"全文链接 / page: {notices.page_url(settings.base_url, notice)}")
 
 
 @app.command("list")
@@ -137,6 +140,8 @@ def report(notice_id: int, community: str | None = COMMUNITY_OPTION) -> None:
         typer.echo(f"住户 {summary.residents}，已送达 {summary.residents_reached}，确认收到 {summary.acknowledged}，"
                    f"未送达 {len(summary.not_reached)}")
         typer.echo("渠道 / by channel: " + (", ".join(f"{k} {v}" for k, v in summary.sent_by_channel.items()) or "-"))
+        if summary.wechat_via:
+            typer.echo("微信 / WeChat: " + ", ".join(f"{notices.via_name(k)} {v}" for k, v in summary.wechat_via.items()))
         typer.echo("状态 / by status: " + (", ".join(f"{k} {v}" for k, v in summary.by_status.items()) or "-"))
         for row in summary.not_reached:
             typer.echo(f"  未送达 {row.name or '-'} {row.place or ''} {row.channel}: {row.error or row.status}")

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from backend.errors import DomainError, Invalid, NotFound
 from backend.models import Notice, NoticeDelivery, Staff
 from backend.services import audience as audiences
-from backend.services import notice_targets, notices
+from backend.services import notice_targets, notice_text, notices
 from backend.services.audit import record
 from backend.services.permissions import Perm
 from bot.console.deps import Console, ConsoleDep, render
@@ -170,6 +170,12 @@ def _compose(request: Request, console: Console, form: dict[str, str], upload: n
             category = form["category"] if form["category"] in notices.CATEGORIES else audiences.SAFETY
             count = audiences.count(s, cid, spec, category, scheduled_at or clock.now())
             preview = {"count": count, "zh": notice_targets.describe(spec), "en": notice_targets.describe(spec, "en")}
+            if count.by_channel.get("wechat"):  # one message, numbered parts, or the page link
+                plan = notice_text.wechat_plan(
+                    notices.Draft(title=form["title"].strip(), body=form["body"], category=category, audience=spec,
+                                  urgent=form["urgent"] in ("1", "on", "true"), expires_at=expires_at),
+                    "notice", console.settings.wechat_templates)
+                preview["wechat"] = (plan.describe("zh"), plan.describe("en"))
             # The rest of the checks a send would meet (nobody, the time, the image), the text left aside.
             notices.check(s, clock, cid, notices.Draft(title=form["title"].strip()[:100] or "-", body="-",
                                                        category=category, audience=spec, scheduled_at=scheduled_at,
@@ -210,6 +216,7 @@ def report_page(request: Request, console: ConsoleDep, notice_id: int, cancelled
                   report=notices.report(s, notice, rows), author=author, cancelled=bool(cancelled),
                   may_cancel=console.may(Perm.NOTICE_SEND) and notice.status in ("draft", "scheduled"),
                   category_name=notices.category_name, describe=notice_targets.describe,
+                  page_url=notices.page_url(console.settings.base_url, notice), via_name=notices.via_name,
                   local=lambda d: local(d, tz))
 
 

@@ -226,6 +226,10 @@ register({
     "console.notice.record_more": ("只显示前 500 条，完整记录请下载。", "The first 500 rows; download the full record."),
     "console.notice.not_yet": ("尚未开始发送。", "Not sent yet."),
     "console.notice.download": ("下载", "Download"),
+    "console.notice.wechat_via": ("微信送达方式", "WeChat, delivered as"),
+    "console.notice.page": ("全文页面", "Public page"),
+    "console.notice.page_hint": ("微信模板消息链接到此页；通知有效期间可公开访问", "WeChat template messages link here; "
+                                 "open to anyone with the link while the notice is live"),
     "console.notice.col.who": ("对象", "Who"),
     "console.notice.col.name": ("姓名", "Name"),
     "console.notice.col.place": ("房屋/部门/群", "Home / department / group"),

@@ -4,8 +4,9 @@
   per-message object building); an owners' group message is pinned where the bot may pin (a refusal
   is ignored). 429 -> the chat paused and the row retried after retry_after; 5xx and network errors ->
   retried with backoff; 403 and gone chats -> unreachable for good.
-* WeChat official account: the outbox's WeChatSender (customer-service message inside the 48-hour
-  window, else a template message; its window quotas in channel_quota), in a thread, paced overall.
+* WeChat official account: bot/wechat/notice_sender.py over the outbox's WeChatSender (customer-service
+  messages inside the 48-hour window, a long notice as numbered parts; else a template message linking to
+  the notice's page; its window quotas in channel_quota), in a thread, paced overall.
 * WeCom: the outbox's WeComSender (30/min per member, also counted in channel_quota), in a thread.
 * Web chat: a push, i.e. an inbox row unique per (notice, chat), so a repeated send writes nothing.
 """
@@ -258,11 +259,10 @@ def build(settings: Settings, session_factory: sessionmaker[Session], clock: Clo
     if settings.telegram_token:
         out["telegram"] = TelegramBroadcast(settings, session_factory, clock)
     wechat = wechat_sender.factory(settings, session_factory, clock)
-    if wechat is not None:
-        overall = Rate.per_second(settings.wechat_messages_per_second)
-        out["wechat"] = ThreadedBroadcast(
-            wechat, lambda row: [("wx:*", overall)], shared,
-            lambda row, result: "template" if result.external_id else "customer_service")
+    if wechat is not None:  # a long notice as numbered parts or the page link: bot/wechat/notice_sender.py
+        from bot.wechat.notice_sender import WeChatNoticeBroadcast
+
+        out["wechat"] = WeChatNoticeBroadcast(wechat, shared, Rate.per_second(settings.wechat_messages_per_second))
     wecom = wecom_sender.factory(settings, session_factory, clock)
     if wecom is not None:
         member = Rate.per_minute(settings.wecom_messages_per_minute_per_member)

@@ -22,7 +22,7 @@ INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 LEGACY_CODE_IMAGES = "qr"  # gate-pass images named by the code itself (guessable): never served
 
 
-def _inside(base: Path, relative: str) -> Path | None:
+def inside(base: Path, relative: str) -> Path | None:
     if "\x00" in relative or relative.startswith(("/", "\\")):
         return None
     root = base.resolve()
@@ -46,7 +46,7 @@ def _pass_image_alive(request: Request, target: Path, folder: str = "pass") -> b
 @router.get("/media/{path:path}", include_in_schema=False)
 def media(path: str, request: Request) -> FileResponse:
     root = Path(request.app.state.settings.media_dir).resolve()
-    target = _inside(root, path)
+    target = inside(root, path)
     # Judged on the resolved path, so qr/../ or ./ spellings cannot reach a gate image another way.
     folder = target.relative_to(root).parts[0] if target is not None else ""
     gate_pass = folder in ("pass", "event")

@@ -35,19 +35,21 @@ def open_window(session: Session, channel: str, recipient: str, window: str, sen
         session.execute(update(ChannelQuota).where(*_where(channel, recipient, window)).values(**values))
 
 
-def take_open(session: Session, channel: str, recipient: str, window: str, now: datetime) -> bool:
-    """Spend one send of an open, unexpired window; False when there is none left."""
+def take_open(session: Session, channel: str, recipient: str, window: str, now: datetime, sends: int = 1) -> bool:
+    """Spend `sends` sends of an open, unexpired window, all or none; False when fewer are left."""
     result = session.execute(
         update(ChannelQuota).where(*_where(channel, recipient, window), ChannelQuota.expires_at > now,
-                                   ChannelQuota.remaining > 0)
-        .values(remaining=ChannelQuota.remaining - 1))
+                                   ChannelQuota.remaining >= sends)
+        .values(remaining=ChannelQuota.remaining - sends))
     return bool(result.rowcount)
 
 
-def give_back(session: Session, channel: str, recipient: str, window: str, now: datetime) -> None:
-    """Return a send the platform did not take (it refused the message)."""
+def give_back(session: Session, channel: str, recipient: str, window: str, now: datetime, sends: int = 1) -> None:
+    """Return sends the platform did not take (it refused the message, or the parts after it were not sent)."""
+    if sends <= 0:
+        return
     session.execute(update(ChannelQuota).where(*_where(channel, recipient, window), ChannelQuota.expires_at > now)
-                    .values(remaining=ChannelQuota.remaining + 1))
+                    .values(remaining=ChannelQuota.remaining + sends))
 
 
 def take_rate(session: Session, channel: str, recipient: str, window: str, limit: int, seconds: int,

@@ -36,6 +36,7 @@ from handlers.messages import Outbound
 log = logging.getLogger("guanjia.wechat.sender")
 
 CHANNEL = "wechat"
+NO_WINDOW = "no customer-service window"
 WINDOWS = {"message": (MESSAGE_WINDOW_SENDS, MESSAGE_WINDOW_SECONDS), "event": (EVENT_WINDOW_SENDS, EVENT_WINDOW_SECONDS)}
 
 
@@ -59,54 +60,63 @@ class WeChatSender:
         sends, seconds = WINDOWS[window]
         quota.open_window(session, CHANNEL, openid, window, sends, seconds, self.clock.now())
 
-    def _take_window(self, openid: str) -> str | None:
+    def take_window(self, openid: str, sends: int = 1) -> str | None:
+        """Take `sends` sends from one open window, all or none (the short-lived window first); its name."""
         with transaction(self.session_factory) as session:
-            for window in ("event", "message"):  # spend the short-lived window first
-                if quota.take_open(session, CHANNEL, openid, window, self.clock.now()):
+            for window in ("event", "message"):
+                if quota.take_open(session, CHANNEL, openid, window, self.clock.now(), sends):
                     return window
         return None
 
-    def _give_back(self, openid: str, window: str) -> None:
+    def give_back(self, openid: str, window: str, sends: int = 1) -> None:
         with transaction(self.session_factory) as session:
-            quota.give_back(session, CHANNEL, openid, window, self.clock.now())
+            quota.give_back(session, CHANNEL, openid, window, self.clock.now(), sends)
 
     # ---- sending ----------------------------------------------------------------------------
 
     def send_text(self, openid: str, text: str) -> SendResult:
-        """客服 text inside the window, or `unreachable("no window")` without spending anything.
+        """客服 text inside the window, or `unreachable("no window")` without spending anything."""
+        window = self.take_window(openid)
+        if window is None:
+            return SendResult.unreachable(NO_WINDOW)
+        return self.post_text(openid, window, text)
+
+    def post_text(self, openid: str, window: str, text: str) -> SendResult:
+        """One 客服 text on a send already taken from `window`; the send is given back when the platform
+        refused the message (not when it said the window is gone).
 
         https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Service_Center_messages.html
         """
-        window = self._take_window(openid)
-        if window is None:
-            return SendResult.unreachable("no customer-service window")
         body = {"touser": openid, "msgtype": "text", "text": {"content": render.cut_bytes(text, CS_TEXT_MAX_BYTES)}}
         try:
             self.api.post("/cgi-bin/message/custom/send", body)
         except ApiError as err:
             if err.errcode in OUT_OF_WINDOW_ERRCODES:
-                return SendResult.unreachable(f"no customer-service window ({err.errcode})")
-            self._give_back(openid, window)
+                return SendResult.unreachable(f"{NO_WINDOW} ({err.errcode})")
+            self.give_back(openid, window)
             if err.errcode in RECIPIENT_GONE_ERRCODES:
                 return SendResult.unreachable(f"recipient gone ({err.errcode})")
             return SendResult.retry(60 if err.errcode in BUSY_ERRCODES else 300, f"custom/send {err.errcode}")
         except httpx.HTTPError as exc:
-            self._give_back(openid, window)
+            self.give_back(openid, window)
             return SendResult.retry(30, f"custom/send {type(exc).__name__}")
         return SendResult.sent()
 
     def send(self, target: Target, message: Outbound, notification_id: int | None = None) -> SendResult:
         result = self.send_text(target.chat_id, render.as_text([message], CS_TEXT_MAX_BYTES))
-        if result.status != "unreachable" or not result.error.startswith("no customer-service window"):
+        if not out_of_window(result):
             return result
-        return self._template(target.chat_id, message, notification_id)
+        return self.template(target.chat_id, message, notification_id)
 
-    def _template(self, openid: str, message: Outbound, notification_id: int | None) -> SendResult:
-        """A template message for the notification's kind.
+    def template(self, openid: str, message: Outbound, notification_id: int | None = None, *,
+                 link: str = "") -> SendResult:
+        """A template message for the notification's kind; `link` (a notice's page) is where tapping it
+        leads, before the template's own configured url.
 
         https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Template_Message_Interface.html
         """
-        kind, params = str(message.meta.get("kind", "")), {}
+        kind = str(message.meta.get("kind", ""))
+        params = {k: v for k, v in message.meta.items() if k != "page_token"}
         if notification_id is not None:
             with self.session_factory() as session:
                 note = session.get(Notification, notification_id)
@@ -114,8 +124,8 @@ class WeChatSender:
                     kind, params = note.kind, dict(note.params)
         spec = self.settings.wechat_templates.get(kind)
         if not spec:
-            return SendResult.unreachable(f"no customer-service window and no template for {kind or 'this message'}")
-        template_id, data, url = templates.build(spec, message.text, params)
+            return SendResult.unreachable(f"{NO_WINDOW} and no template for {kind or 'this message'}")
+        template_id, data, url = templates.build(spec, message.text, params, link=link)
         body = {"touser": openid, "template_id": template_id, "data": data, **({"url": url} if url else {})}
         try:
             result = self.api.post("/cgi-bin/message/template/send", body)
@@ -127,6 +137,11 @@ class WeChatSender:
         except httpx.HTTPError as exc:
             return SendResult.retry(30, f"template/send {type(exc).__name__}")
         return SendResult.sent(str(result.get("msgid", "")))
+
+
+def out_of_window(result: SendResult) -> bool:
+    """The 客服 message could not go because the resident has no open window (or it closed): try a template."""
+    return result.status == "unreachable" and result.error.startswith(NO_WINDOW)
 
 
 def factory(settings: Settings, session_factory: sessionmaker[Session], clock: Clock) -> WeChatSender | None:

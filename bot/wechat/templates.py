@@ -5,6 +5,10 @@ either just its id (the notification's first line goes into `thing1`), or
 {"id": "...", "fields": {"thing1": "{text}", "character_string2": "#{ticket_number}"}, "url": "..."}
 whose values are formatted with the notification's params plus `text` (its first line).
 Since 2023-05-04 every field is ≤ 20 characters without line breaks (B2); longer values are cut.
+
+A notice's template message also links to the notice's public page (`link`, which wins over the
+configured "url"): its fields cannot hold the text, the page shows all of it. Notice fields may use
+{title}, {category_label}, {expires} (local time, "" without expiry) and {text}.
 """
 
 from __future__ import annotations
@@ -33,8 +37,9 @@ def fit(name: str, value: str) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def build(spec: str | dict[str, Any], text: str, params: dict[str, Any]) -> tuple[str, dict[str, Any], str]:
-    """(template id, data, url) for one notification."""
+def build(spec: str | dict[str, Any], text: str, params: dict[str, Any], link: str = ""
+          ) -> tuple[str, dict[str, Any], str]:
+    """(template id, data, url) for one notification; `link` is the url when given."""
     first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
     if isinstance(spec, str):
         template_id, fields, url = spec, {"thing1": "{text}"}, ""
@@ -48,4 +53,4 @@ def build(spec: str | dict[str, Any], text: str, params: dict[str, Any]) -> tupl
         except (ValueError, IndexError, AttributeError):
             value = str(pattern)
         data[name] = {"value": fit(name, value)}
-    return template_id, data, url
+    return template_id, data, link or url

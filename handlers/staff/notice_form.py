@@ -113,6 +113,13 @@ def _count_line(ctx: Context, count: audiences.AudienceCount) -> str:
                  groups=sum(count.groups.values()))
 
 
+def _wechat_line(ctx: Context, checked: notices.Checked) -> str:
+    """What WeChat residents will get (one message, numbered parts, or the page link); "" without any."""
+    if not checked.count.by_channel.get("wechat"):
+        return ""
+    return "\n" + checked.wechat(ctx.settings.wechat_templates).describe(ctx.lang)
+
+
 def _draft(ctx: Context) -> notices.Draft:
     s = ctx.slots
     return notices.Draft(title=s["title"], body=s["body"], category=s["category"], audience=s["audience"],
@@ -279,7 +286,7 @@ class NoticeCompose(Flow):
                 category=notices.category_name(s["category"], ctx.lang), title=s["title"], body=body,
                 urgent=ctx.t("noticeform.urgent_mark") if s.get("urgent") else "",
                 targets=notice_targets.describe(checked.audience, ctx.lang), when=when,
-                count=_count_line(ctx, checked.count))
+                count=_count_line(ctx, checked.count) + _wechat_line(ctx, checked))
 
     def _submit(self, ctx: Context) -> None:
         assert ctx.staff is not None
@@ -335,6 +342,9 @@ def _notice_report(ctx: Context, m: re.Match[str]) -> None:
     notice = notices.get(ctx.session, ctx.community.id, int(m.group(1)))
     report = notices.report(ctx.session, notice)
     channels = "、".join(f"{CHANNEL_NAMES.get(k, k)} {v}" for k, v in report.sent_by_channel.items()) or "—"
+    if report.wechat_via:  # how WeChat rows went: one message, numbered parts, the page link
+        ways = "、".join(f"{notices.via_name(k, ctx.lang)} {v}" for k, v in report.wechat_via.items())
+        channels += f" (WeChat: {ways})" if ctx.lang == "en" else f"（微信：{ways}）"
     reasons = "\n" + "\n".join(f"· {k}：{v}" for k, v in report.failed_reasons.items()) if report.failed_reasons else ""
     ctx.say("noticeform.report", id=notice.id, title=notice.title,
             status=name(f"notices.status.{notice.status}", ctx.lang), residents=report.residents,

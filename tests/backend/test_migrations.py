@@ -71,3 +71,27 @@ def test_building_steward_foreign_key_exists(empty_db_url: str) -> None:
     finally:
         engine.dispose()
     assert any(fk["referred_table"] == "staff" and fk["constrained_columns"] == ["steward_id"] for fk in fks)
+
+
+def test_0013_gives_existing_notices_their_own_page_token(empty_db_url: str) -> None:
+    upgrade(empty_db_url, "0012")
+    engine = create_engine(empty_db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO community (code, name, hotline, address, created_at) "
+                              "VALUES ('m', '迁移小区', '', '', '2026-12-01 09:00:00')"))
+            for title in ("停水", "停电"):
+                conn.execute(text(
+                    "INSERT INTO notice (community_id, kind, category, title, body, image_path, attachment_path, "
+                    "urgent, audience, status, created_at, recipients, fanout_cursor) VALUES ((SELECT id FROM "
+                    "community), 'notice', 'outage', :title, '正文', '', '', false, '{}', 'sent', "
+                    "'2026-12-01 09:00:00', 0, 0)"), {"title": title})
+        upgrade(empty_db_url)
+        with engine.connect() as conn:
+            tokens = list(conn.execute(text("SELECT page_token FROM notice")).scalars())
+    finally:
+        engine.dispose()
+    assert len(tokens) == 2 and len(set(tokens)) == 2
+    assert all(len(t) == 32 and set(t) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+               for t in tokens)
+    assert _diff(empty_db_url) == []

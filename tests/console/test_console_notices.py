@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
-from backend.models import AuditEntry, CommunityEvent, EventSignup, Notice, NoticeDelivery, Resident
+from backend.models import AuditEntry, ChatIdentity, CommunityEvent, EventSignup, Notice, NoticeDelivery, Resident
 from backend.services import notices
 from tests.console.conftest import csrf_of, sign_in
 
@@ -142,6 +142,29 @@ def test_the_delivery_report_and_its_downloads(console, delivered):
     rows = list(load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True))
     assert rows[0][:2] == ("对象", "姓名") and {r[1] for r in rows[1:]} == {"刘女士", "'=邻居"}
     assert console.get(f"/console/notices/{delivered}/record.pdf").status_code == 404
+
+
+def test_what_wechat_residents_get_is_previewed_and_reported(console, people, session_factory, clock, settings):
+    a = people.a
+    with session_factory() as s, s.begin():
+        s.add(ChatIdentity(community_id=a.community.id, channel="wechat", external_id="o-liu",
+                           resident_id=a.resident.id, created_at=clock.now()))
+    long = {**FORM, "body": "\n".join(f"第{i}项：三号楼{i}层消防通道清理，请住户于周五前移走杂物。" for i in range(1, 45))}
+    page = _post(console, {**long, "action": "preview"})
+    wechat = page.text.split('id="preview-wechat"', 1)[1].split("</li>", 1)[0]
+    assert "分 3 条收到" in wechat and "无法送达（未配置通知的模板消息）" in wechat and "3 numbered messages" in wechat
+    settings.wechat_templates = {"notice": "TPL"}
+    wechat = _post(console, {**FORM, "action": "preview"}).text.split('id="preview-wechat"', 1)[1]
+    assert wechat.split("</li>", 1)[0].startswith(">微信住户：48小时客服窗口内收到 1 条消息；窗口外收到模板消息，点开链接阅读全文")
+    assert _post(console, {**long, "action": "send"}).status_code == 303
+    [notice] = _notices(session_factory)
+    with session_factory() as s, s.begin():
+        s.add(NoticeDelivery(notice_id=notice.id, resident_id=a.resident.id, channel="wechat", chat_id="o-liu",
+                             status="sent", via="cs_parts", external_id="parts:3/3", next_attempt_at=clock.now(),
+                             sent_at=clock.now()))
+    report = console.get(f"/console/notices/{notice.id}").text
+    assert f'href="http://127.0.0.1:8000/n/{notice.page_token}"' in report
+    assert "分段客服消息 1" in report.split('id="wechat-via"', 1)[1].split("</li>", 1)[0]
 
 
 def test_cancel_a_scheduled_notice(console, session_factory):

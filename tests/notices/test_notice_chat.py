@@ -64,12 +64,27 @@ def test_compose_with_buttons_now(talk, session_factory, nw):
         ("staff-cs1", "因管道检修，今天 13:00-17:00 1栋停水，请提前储水。", "发给谁"),
         ("staff-cs1", "1栋", "什么时候发"),
         ("staff-cs1", "press:f:urgent", r"请确认通知[\s\S]*🚨紧急 1栋停水通知[\s\S]*对象：1栋[\s\S]*住户 3 人，可送达 2 人"
-                                       r"（Telegram 1、网页 1、微信 1），无法送达 1 人（已屏蔽 1）"),
+                                       r"（Telegram 1、网页 1、微信 1），无法送达 1 人（已屏蔽 1）[\s\S]*"
+                                       r"\n微信住户：48小时客服窗口内收到 1 条消息；窗口外无法送达（未配置通知的模板消息）"),
         ("staff-cs1", "press:f:yes", r"通知 #\d+ 已安排立即发送，共 3 位住户"),
     ])
     [notice] = _notices(session_factory)
     assert (notice.status, notice.urgent, notice.category, notice.audience, notice.created_by) == (
         "scheduled", True, "outage", {"buildings": ["1"]}, nw.world.staff["cs1"].id)
+
+
+def test_a_long_notice_preview_says_wechat_residents_get_it_in_parts_or_by_link(talk, settings):
+    settings.wechat_templates = {"notice": "TPL-NOTICE"}
+    body = "\n".join(f"第{i}项：1栋{i}层消防通道清理，请住户于周五前移走杂物，以免影响消防安全。" for i in range(1, 21))
+    talk([
+        ("staff-cs1", "/notice", "请选择类别"),
+        ("staff-cs1", "press:f:cat:safety", "标题"),
+        ("staff-cs1", "消防通道清理", "正文"),
+        ("staff-cs1", body, "发给谁"),
+        ("staff-cs1", "1栋", "什么时候发"),
+        ("staff-cs1", "现在发送", r"微信住户：正文较长，客服窗口内剩余条数够时分 2 条收到（1/2…）；不够或在窗口外收到模板消息，"
+                                 r"点开链接阅读全文。"),
+    ])
 
 
 def test_compose_typed_with_a_time_and_corrections(talk, session_factory, clock):

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from backend.errors import IllegalMove, Invalid, NotFound
 from backend.models import Notice, NoticeDelivery
-from backend.services import notices
+from backend.services import notice_text, notices
 from backend.services.notices import Draft, Upload
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -75,14 +75,43 @@ def test_a_scheduled_notice_with_image_and_attachment(session, clock, nw, tmp_pa
     assert (checked.count.residents, checked.count.reachable) == (3, 2)
 
 
-def test_now_means_now_and_a_long_body_is_split_for_wechat(session, clock, nw, tmp_path):
+def test_now_means_now_and_a_long_text_is_cut_for_wechat_as_the_sender_cuts_it(session, clock, nw, tmp_path):
     notice, checked = notices.create(session, clock, nw.community_id, draft(body="停水。\n" * 500),
                                      created_by=None, media_dir=tmp_path)
     assert notice.scheduled_at == clock.now()
-    assert checked.wechat_parts == 3  # 5,000 bytes
-    parts = notices.split_text(f"{notice.title}\n\n{notice.body}")
-    assert all(len(p.encode()) <= notices.WECHAT_MAX_BYTES for p in parts)
-    assert "".join(parts).replace("\n", "") == f"{notice.title}{notice.body}".replace("\n", "")
+    text = notice_text.text(notice)  # what the broadcast engine renders: heading, body, expiry
+    assert text.startswith("【停水停电/设施维护】停水通知\n\n停水。")
+    parts = notice_text.wechat_parts(text)
+    assert checked.wechat_parts == len(parts) == 3  # 5,000 bytes and the heading
+    assert all(len(p.encode()) <= notice_text.WECHAT_PART_BYTES for p in parts)
+    assert "".join(parts).replace("\n", "") == text.replace("\n", "")
+    with_template = checked.wechat({"notice": "TPL"})
+    assert with_template.as_dict()["outside_window"] == "template_link"
+    assert "分 3 条收到" in with_template.describe() and "模板消息" in with_template.describe()
+    assert "cannot be reached" in checked.wechat({}).describe("en")
+    short, short_checked = notices.create(session, clock, nw.community_id, draft(), created_by=None,
+                                          media_dir=tmp_path)
+    assert short_checked.wechat_parts == 1 and "收到 1 条消息" in short_checked.wechat({"notice": "T"}).describe()
+    # Each notice has its own unguessable page token from the start.
+    assert len(notice.page_token) == 32 and notice.page_token != short.page_token
+    assert notices.page_url("https://wy.example.com/", short) == f"https://wy.example.com/n/{short.page_token}"
+
+
+def test_the_page_is_served_only_while_the_notice_is_live(session, clock, nw, tmp_path):
+    later, _ = notices.create(session, clock, nw.community_id,
+                              draft(scheduled_at=clock.now() + timedelta(hours=1),
+                                    expires_at=clock.now() + timedelta(hours=3)),
+                              created_by=None, media_dir=tmp_path)
+    assert notices.for_page(session, clock, later.page_token) == (None, "unknown")  # not published yet
+    clock.advance(hours=1)
+    assert notices.for_page(session, clock, later.page_token) == (later, "")
+    clock.advance(hours=2)
+    assert notices.for_page(session, clock, later.page_token) == (later, "expired")
+    cancelled, _ = notices.create(session, clock, nw.community_id, draft(), created_by=None, media_dir=tmp_path)
+    notices.cancel(session, clock, cancelled)
+    assert notices.for_page(session, clock, cancelled.page_token) == (cancelled, "cancelled")
+    for bad in ("", "x", "a" * 65, "../../etc/passwd", later.page_token[:-1] + "!", "b" * 32):
+        assert notices.for_page(session, clock, bad) == (None, "unknown")
 
 
 def test_cancel_only_before_sending(session, clock, nw, tmp_path):
@@ -125,7 +154,8 @@ def test_report_and_exports(session, clock, nw, tmp_path):
     assert report.as_dict() == {
         "notice_id": notice.id, "status": "sent", "deliveries": 5, "by_status": {"sent": 3, "failed": 1,
                                                                                 "unreachable": 1},
-        "sent_by_channel": {"wechat": 1, "web": 1, "wecom": 1}, "residents": 3, "residents_reached": 1,
+        "sent_by_channel": {"wechat": 1, "web": 1, "wecom": 1}, "wechat_via": {"customer_service": 1},
+        "residents": 3, "residents_reached": 1,
         "acknowledged": 1, "not_reached": 2,
         "reasons": {"Forbidden: bot was blocked by the user": 1, "blocked": 1},
     }

@@ -43,6 +43,21 @@ def test_compose_list_get_cancel(client, nw, session_factory, clock):
     assert again.status_code == 409 and "不能取消" in again.text
 
 
+def test_the_answer_says_what_wechat_residents_get_and_links_the_page(client, nw, session_factory, settings):
+    short = client.post("/api/notices", headers=nw.auth("cs1"), json=BODY).json()
+    assert short["wechat_parts"] == 1 and short["wechat"]["inside_window"] == "one_message"
+    assert short["wechat"]["outside_window"] == "unreachable"  # no template message configured
+    with session_factory() as s:
+        token = s.get(Notice, short["id"]).page_token
+    assert short["page_url"] == f"http://127.0.0.1:8000/n/{token}"
+    assert client.get(f"/api/notices/{short['id']}", headers=nw.auth("cs1")).json()["page_url"] == short["page_url"]
+    settings.wechat_templates = {"notice": "TPL"}
+    long = client.post("/api/notices", headers=nw.auth("cs1"), json={**BODY, "body": "停水。\n" * 500}).json()
+    assert long["wechat_parts"] == 3 and long["wechat"]["inside_window"] == "parts"
+    assert long["wechat"]["outside_window"] == "template_link"
+    assert "分 3 条收到" in long["wechat"]["description"] and "template message" in long["wechat"]["description_en"]
+
+
 def test_another_communitys_notice_is_404(client, nw):
     notice_id = client.post("/api/notices", headers=nw.auth("cs1"), json=BODY).json()["id"]
     theirs = nw.auth("other-manager")

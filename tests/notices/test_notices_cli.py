@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -45,6 +46,7 @@ def test_send_list_report_export_cancel(env, tmp_path):
     out = run(env, "send", "--title", "停水通知", "--body", "今天下午 1栋停水。", "--category", "outage", "--to", "1栋",
               "--urgent", "--as", "cs1")
     assert "已安排" in out and "对象 / to: 1栋" in out and "住户 1" in out
+    assert re.search(r"全文链接 / page: http://127.0.0.1:8000/n/[\w-]{32}\n", out)
     later = (datetime.now(UTC) + timedelta(days=1)).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
     run(env, "send", "--title", "消防演练", "--body", "明天上午消防演练。", "--category", "safety", "--to", "全小区",
         "--at", later)
@@ -55,14 +57,17 @@ def test_send_list_report_export_cancel(env, tmp_path):
         resident_id = s.query(Resident.id).filter(Resident.community_id == first.community_id).order_by(Resident.id).first()[0]
         s.add(NoticeDelivery(notice_id=first.id, resident_id=resident_id, channel="telegram", chat_id="5",
                              status="unreachable", error="never bound", next_attempt_at=first.scheduled_at))
+        s.add(NoticeDelivery(notice_id=first.id, channel="wechat", chat_id="o-1", status="sent", via="cs_parts",
+                             external_id="parts:2/2", next_attempt_at=first.scheduled_at))
         first_id, second_id = first.id, second.id
     listed = run(env, "list")
     assert f"#{second_id}\t待发送" in listed and "[急] 停水通知" in listed and "2 / 2" in listed
     report = run(env, "report", str(first_id))
     assert "未送达 1" in report and "住户1 1-1-0101 telegram: never bound" in report
+    assert "微信 / WeChat: 分段客服消息 1" in report
     target = tmp_path / "record.xlsx"
-    assert "1 行" in run(env, "export", str(first_id), "-o", str(target))
-    assert load_workbook(target).worksheets[0].max_row == 2
+    assert "2 行" in run(env, "export", str(first_id), "-o", str(target))
+    assert load_workbook(target).worksheets[0].max_row == 3
     csv_path = tmp_path / "record.csv"
     run(env, "export", str(first_id), "-o", str(csv_path))
     assert list(csv.reader(io.StringIO(csv_path.read_text(encoding="utf-8-sig"))))[1][-1] == "never bound"

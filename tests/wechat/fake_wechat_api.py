@@ -1,7 +1,8 @@
 """A fake WeChat + WeCom API server on 127.0.0.1: real HTTP, their JSON, every call recorded.
 
 Knobs: `fail_once[path] = errcode` answers that errcode once; `errors[path] = errcode` every time;
-`delay[path] = seconds` before answering.
+`script[path] = [0, 45009, ...]` answers the next calls in turn (0: as usual); `delay[path] = seconds`
+before answering. Like the platform, a customer-service text over 2,048 bytes is refused (45002).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from urllib.parse import parse_qs, urlparse
 
 JPEG = b"\xff\xd8\xff\xe0" + b"fake-jpeg-body" * 20 + b"\xff\xd9"
 TOKEN_PATHS = ("/cgi-bin/token", "/cgi-bin/gettoken")
+CS_TEXT_MAX_BYTES = 2048  # the platform's own limit (45002 "content size out of limit" beyond it)
 
 
 @dataclass
@@ -31,6 +33,7 @@ class FakeApi:
     calls: list[Call] = field(default_factory=list)
     fail_once: dict[str, int] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
+    script: dict[str, list[int]] = field(default_factory=dict)
     delay: dict[str, float] = field(default_factory=dict)
     tokens_issued: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -44,6 +47,8 @@ class FakeApi:
             self.calls.append(Call(method, path, query, body))
             time.sleep(0)  # keep the lock short
             code = self.fail_once.pop(path, None) or self.errors.get(path)
+            if not code and self.script.get(path):
+                code = self.script[path].pop(0)
             if path in TOKEN_PATHS and not code:
                 self.tokens_issued += 1
                 return _json({"errcode": 0, "access_token": f"tok-{self.tokens_issued}", "expires_in": 7200})
@@ -51,6 +56,8 @@ class FakeApi:
             time.sleep(self.delay[path])
         if path not in TOKEN_PATHS and not query.get("access_token", "").startswith("tok-"):
             code = code or 41001
+        if not code and path == "/cgi-bin/message/custom/send" and body and body.get("msgtype") == "text":
+            code = 45002 if len(str(body.get("text", {}).get("content", "")).encode()) > CS_TEXT_MAX_BYTES else 0
         if code:
             return _json({"errcode": code, "errmsg": f"fake error {code}"})
         if path == "/cgi-bin/media/get":

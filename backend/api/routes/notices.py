@@ -102,11 +102,25 @@ class NoticePublic(Output):
     created_at: UtcDatetime
     sent_at: UtcDatetime | None
     recipients: int
+    page_url: str = Field(description="the notice's public read-only page (WeChat template messages link to it); "
+                                      "served while the notice is live, 404/410 before and after")
+
+
+class WeChatPlanOut(Output):
+    parts: int = Field(description="customer-service messages a WeChat resident gets inside the 48-hour window")
+    inside_window: str = Field(description="one_message | parts (numbered （1/N）, when the window has N sends left; "
+                                           "else as outside)")
+    outside_window: str = Field(description="template_link (a template message linking to page_url) | unreachable "
+                                            "(no template configured for the notice's kind)")
+    description: str
+    description_en: str
 
 
 class NoticeCreated(NoticePublic):
     preview: AudienceCountOut
-    wechat_parts: int = Field(description="WeChat customer-service messages the text is split into (2048 bytes each)")
+    wechat_parts: int = Field(description="WeChat customer-service messages a resident inside the window gets: 1, or "
+                                          "N numbered parts of at most 2048 bytes (the same cut the sender makes)")
+    wechat: WeChatPlanOut = Field(description="what WeChat residents get, inside and outside the window")
 
 
 class DeliveryRow(Output):
@@ -130,6 +144,9 @@ class DeliverySummary(Output):
     deliveries: int
     by_status: dict[str, int]
     sent_by_channel: dict[str, int]
+    wechat_via: dict[str, int] = Field(description="WeChat rows sent, by how: customer_service (one message), "
+                                                   "cs_parts (numbered parts), template (the page link), cs_link, "
+                                                   "parts_link (some parts, then the link)")
     residents: int
     residents_reached: int
     acknowledged: int
@@ -146,8 +163,9 @@ class DeliveryReport(Output):
     offset: int
 
 
-def _public(notice: Notice) -> dict[str, Any]:
+def _public(notice: Notice, base_url: str) -> dict[str, Any]:
     return dict(
+        page_url=notices.page_url(base_url, notice),
         id=notice.id, community_id=notice.community_id, kind=notice.kind, category=notice.category,
         title=notice.title, body=notice.body, has_image=bool(notice.image_path),
         has_attachment=bool(notice.attachment_path), urgent=notice.urgent, audience=notice.audience or {},
@@ -184,18 +202,20 @@ def create_notice(body: NoticeCreate, session: SessionDep, principal: PrincipalD
     notice, checked = notices.create(session, clock, community_id, draft,
                                      created_by=principal.staff.id if principal.staff else None,
                                      media_dir=settings.media_dir)
-    return NoticeCreated(**_public(notice), preview=AudienceCountOut(**checked.count.as_dict()),
-                         wechat_parts=checked.wechat_parts)
+    return NoticeCreated(**_public(notice, settings.base_url), preview=AudienceCountOut(**checked.count.as_dict()),
+                         wechat_parts=checked.wechat_parts,
+                         wechat=WeChatPlanOut(**checked.wechat(settings.wechat_templates).as_dict()))
 
 
 @router.get("", response_model=Page[NoticePublic])
-def list_notices(session: SessionDep, principal: PrincipalDep, community: CommunityQuery = None,
+def list_notices(session: SessionDep, principal: PrincipalDep, settings: SettingsDep, community: CommunityQuery = None,
                  status_: Annotated[str | None, Query(alias="status", max_length=12)] = None,
                  limit: Limit = 50, offset: Offset = 0) -> Page[NoticePublic]:
     principal.require(principal.may_here(Perm.NOTICE_READ))
     community_id = community_filter(session, principal, community)
     rows, total = notices.listing(session, community_id, status=status_, limit=limit, offset=offset)
-    return Page(items=[NoticePublic(**_public(n)) for n in rows], total=total, limit=limit, offset=offset)
+    return Page(items=[NoticePublic(**_public(n, settings.base_url)) for n in rows], total=total, limit=limit,
+                offset=offset)
 
 
 @router.get("/preview", response_model=AudienceCountOut)
@@ -216,14 +236,15 @@ def preview(session: SessionDep, principal: PrincipalDep, clock: ClockDep,
 
 
 @router.get("/{notice_id}", response_model=NoticePublic)
-def get_notice(notice_id: IdPath, session: SessionDep, principal: PrincipalDep) -> NoticePublic:
-    return NoticePublic(**_public(_load(session, principal, notice_id, Perm.NOTICE_READ)))
+def get_notice(notice_id: IdPath, session: SessionDep, principal: PrincipalDep, settings: SettingsDep) -> NoticePublic:
+    return NoticePublic(**_public(_load(session, principal, notice_id, Perm.NOTICE_READ), settings.base_url))
 
 
 @router.post("/{notice_id}/cancel", response_model=NoticePublic)
-def cancel_notice(notice_id: IdPath, session: SessionDep, principal: PrincipalDep, clock: ClockDep) -> NoticePublic:
+def cancel_notice(notice_id: IdPath, session: SessionDep, principal: PrincipalDep, clock: ClockDep,
+                  settings: SettingsDep) -> NoticePublic:
     notice = _load(session, principal, notice_id, Perm.NOTICE_SEND)
-    return NoticePublic(**_public(notices.cancel(session, clock, notice)))
+    return NoticePublic(**_public(notices.cancel(session, clock, notice), settings.base_url))
 
 
 @router.get("/{notice_id}/deliveries", response_model=DeliveryReport)
