@@ -438,3 +438,11 @@ def test_a_task_left_creating_by_a_dead_worker_is_taken_over_and_a_live_one_wait
     rows = _rows(session_factory, note)
     assert rows["wrG1"].via == rows["wrG2"].via == "owner_confirm"
     assert rows["wrG3"].status == "queued" and "正在创建" in rows["wrG3"].error
+
+
+def test_the_customer_contact_secret_never_reaches_a_log_line(wx_settings):
+    from bot import log_safety
+
+    wx_settings.wecom_contact_secret = "contact-secret-0123"
+    log_safety.install(wx_settings)
+    assert "contact-secret-0123" not in log_safety.scrub("gettoken failed for contact-secret-0123")
