@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     wecom_token: str = ""
     wecom_encoding_aes_key: str = ""
     wecom_api_url: str = "https://qyapi.weixin.qq.com"
+    # Customer contact (客户联系): the residents' WeCom customer groups (客户群). Its own secret, or empty to
+    # use GUANJIA_WECOM_SECRET (the app must then be among the customer-contact API's 可调用应用).
+    wecom_contact_secret: str = ""
+    wecom_group_send_wait_hours: float = Field(default=72.0, gt=0)  # then an unconfirmed group send is stopped
+    wecom_group_send_poll_seconds: float = Field(default=300.0, gt=0)  # how often a waiting one is checked
     wechat_templates: dict[str, Any] = {}  # notification kind -> template id or {"id", "fields", "url"}
     wechat_reply_deadline_seconds: float = 4.0  # answer callbacks by then (WeChat gives up at 5 s)
     wechat_callback_workers: int = 16  # threads running callbacks (conversation, media download)

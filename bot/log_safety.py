@@ -20,7 +20,8 @@ from backend.settings import PLACEHOLDER_SECRETS, Settings
 
 REDACTED = "<redacted>"
 SECRET_FIELDS = ("admin_token", "secret_key", "telegram_token", "telegram_webhook_secret", "wechat_app_secret",
-                 "wechat_token", "wechat_encoding_aes_key", "wecom_secret", "wecom_token", "wecom_encoding_aes_key")
+                 "wechat_token", "wechat_encoding_aes_key", "wecom_secret", "wecom_token", "wecom_encoding_aes_key",
+                 "wecom_contact_secret")
 MIN_SECRET_LENGTH = 6  # shorter values would redact ordinary words
 CALLBACK_PREFIXES = ("/wechat/", "/telegram/")
 _SECRET_PARAMS = re.compile(

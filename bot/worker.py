@@ -24,6 +24,7 @@ from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.sender import Sender
 from bot.senders import build_senders
 from bot.webchat import once as webchat_once
+from bot.wecom.group_send_poll import GroupSendPoller
 
 log = logging.getLogger("guanjia.worker")
 DELIVERY_POLL_SECONDS = 0.5
@@ -45,6 +46,8 @@ class Worker:
         self.broadcast = BroadcastEngine(
             session_factory, clock, settings,
             broadcast if broadcast is not None else broadcast_senders.build(settings, session_factory, clock))
+        # WeCom customer-group sends waiting for their owner's confirmation: looked at in the periodic step.
+        self.group_sends = GroupSendPoller(settings, session_factory, clock)
         self.stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -54,7 +57,8 @@ class Worker:
                 + arrears.remind_once(self.session_factory, self.clock, self.settings))
 
     def periodic(self) -> int:
-        """The periodic work: deadlines, housekeeping, disclosure, reminders, digests, late replies; ticket steps."""
+        """The periodic work: deadlines, housekeeping, disclosure, reminders, digests, late replies, WeCom
+        customer-group sends awaiting their owners; ticket steps."""
         steps = sweep_once(self.session_factory, self.clock, self.settings)
         if steps:
             log.info("swept: %d ticket step(s)", steps)
@@ -71,6 +75,9 @@ class Worker:
         late = late_replies.retry_once(self.session_factory, self.dispatcher.senders)
         if late:
             log.info("late replies re-sent: %d", late)
+        confirmed = self.group_sends.poll_once()
+        if confirmed:
+            log.info("WeCom customer-group sends settled: %d group(s)", confirmed)
         return steps
 
     def run_once(self) -> tuple[int, int]:

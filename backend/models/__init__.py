@@ -8,6 +8,7 @@ from backend.models.console import AuditEntry, ConsoleSession
 from backend.models.counter import Counter
 from backend.models.dialogue import DialogueState
 from backend.models.disclosure import SharedIncomeLine
+from backend.models.group_send import GroupSendTask
 from backend.models.kpi import KpiDigest
 from backend.models.notice import Notice, NoticeDelivery, NoticeMute
 from backend.models.outbox import Delivery, Notification
@@ -45,6 +46,7 @@ __all__ = [
     "FaqEntry",
     "FeeRate",
     "GroupChat",
+    "GroupSendTask",
     "Household",
     "HouseholdPhone",
     "InviteCode",

@@ -90,5 +90,8 @@ class GroupChat(Base):
     purpose: Mapped[str] = mapped_column(String(12))  # department | owners
     department: Mapped[str | None] = mapped_column(String(30))
     title: Mapped[str] = mapped_column(String(200), default="")
+    # The group's owner on the platform, where sends go through the owner: a WeCom customer group's
+    # owner (群主) userid, who confirms each group send (channel 'wecom_customer').
+    owner_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]

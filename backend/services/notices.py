@@ -45,6 +45,9 @@ IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpg"), (b"GIF87
 ACTIVE = ("fanning", "sending", "sent")
 STATUSES = ("draft", "scheduled", "fanning", "sending", "sent", "cancelled")
 DELIVERY_STATUSES = ("queued", "sending", "sent", "failed", "unreachable")
+# A WeCom customer group's row is 'sent' once its group-send task exists; `via` says whether the group's owner
+# has confirmed it yet (set by bot/wecom/group_send.py and its poller).
+VIA_AWAITING_OWNER, VIA_OWNER_CONFIRMED = "owner_confirm", "owner_confirmed"
 
 register({
     "notices.category.outage": ("停水停电/设施维护", "outage / maintenance"),
@@ -63,6 +66,8 @@ register({
     "notices.delivery.sent": ("已送达", "sent"),
     "notices.delivery.failed": ("发送失败", "failed"),
     "notices.delivery.unreachable": ("无法送达", "unreachable"),
+    "notices.delivery.owner_confirm": ("待群主确认", "awaiting the group owner's confirmation"),
+    "notices.delivery.owner_confirmed": ("群主已确认发送", "sent (confirmed by the group owner)"),
     "notices.no_target": ("请选择通知对象（全小区、楼栋、单元、楼层、欠费住户、活动报名者、部门或业主群）。",
                           "Choose who the notice is for (community, buildings, units, floors, arrears, an event, "
                           "departments or owners' groups)."),
@@ -310,6 +315,17 @@ class RecordRow:
     resident_id: int | None = None
     staff_id: int | None = None
     group_id: int | None = None
+    state: str = ""  # the status as the office reads it (待群主确认 for a group send its owner has not confirmed)
+
+    @property
+    def awaiting_owner(self) -> bool:
+        return self.status == "sent" and self.via == VIA_AWAITING_OWNER
+
+
+def delivery_state(status: str, via: str) -> str:
+    if status == "sent" and via in (VIA_AWAITING_OWNER, VIA_OWNER_CONFIRMED):
+        return name(f"notices.delivery.{via}")
+    return name(f"notices.delivery.{status}") if status in DELIVERY_STATUSES else status
 
 
 @dataclass
@@ -326,6 +342,8 @@ class Report:
     acknowledged: int = 0  # residents who pressed 收到
     not_reached: list[RecordRow] = field(default_factory=list)  # residents with no sent row: why
     failed_reasons: dict[str, int] = field(default_factory=dict)
+    groups: list[RecordRow] = field(default_factory=list)  # every group row, with its state and reason
+    awaiting_owner: int = 0  # WeCom customer groups whose owner has not confirmed the send yet
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -334,6 +352,7 @@ class Report:
             "residents": self.residents,
             "residents_reached": self.residents_reached, "acknowledged": self.acknowledged,
             "not_reached": len(self.not_reached), "reasons": self.failed_reasons,
+            "awaiting_owner_confirm": self.awaiting_owner,
         }
 
 
@@ -358,7 +377,7 @@ def record(session: Session, notice: Notice) -> list[RecordRow]:
         else:
             who, person, place = "群", group_title or "", ""
         out.append(RecordRow(who, person, place, d.channel, d.status, d.via, d.sent_at, d.acked_at, d.error,
-                             d.resident_id, d.staff_id, d.group_id))
+                             d.resident_id, d.staff_id, d.group_id, delivery_state(d.status, d.via)))
     return out
 
 
@@ -366,7 +385,10 @@ def report(session: Session, notice: Notice, rows: list[RecordRow] | None = None
     rows = record(session, notice) if rows is None else rows
     result = Report(notice.id, notice.status, deliveries=len(rows))
     result.by_status = dict(Counter(r.status for r in rows))
-    result.sent_by_channel = dict(Counter(r.channel for r in rows if r.status == "sent"))
+    # Sent means it reached the chat: a group send still waiting for its owner is counted apart.
+    result.sent_by_channel = dict(Counter(r.channel for r in rows if r.status == "sent" and not r.awaiting_owner))
+    result.groups = [r for r in rows if r.group_id is not None]
+    result.awaiting_owner = sum(r.awaiting_owner for r in rows)
     result.wechat_via = dict(Counter(r.via or "customer_service" for r in rows
                                      if r.channel == "wechat" and r.status == "sent"))
     by_resident: dict[int, list[RecordRow]] = {}
@@ -394,7 +416,7 @@ def _export_values(row: RecordRow) -> list[str]:
     def iso(dt: datetime | None) -> str:
         return dt.strftime("%Y-%m-%d %H:%M:%S") if dt else ""
 
-    status = name(f"notices.delivery.{row.status}") if row.status in DELIVERY_STATUSES else row.status
+    status = row.state or delivery_state(row.status, row.via)
     return [row.recipient, row.name, row.place, row.channel, status, row.via, iso(row.sent_at), iso(row.acked_at),
             row.error]
 

@@ -145,6 +145,11 @@ def report(notice_id: int, community: str | None = COMMUNITY_OPTION) -> None:
         typer.echo("状态 / by status: " + (", ".join(f"{k} {v}" for k, v in summary.by_status.items()) or "-"))
         for row in summary.not_reached:
             typer.echo(f"  未送达 {row.name or '-'} {row.place or ''} {row.channel}: {row.error or row.status}")
+        if summary.awaiting_owner:
+            typer.echo(f"待群主确认 / awaiting the group owner: {summary.awaiting_owner}")
+        for row in summary.groups:
+            reason = f"：{row.error}" if row.error and row.status != "sent" else ""
+            typer.echo(f"  群 {row.name or '-'} {row.channel}: {row.state}{reason}")
 
 
 @app.command()

@@ -241,6 +241,7 @@ register({
     "console.channel.telegram": ("Telegram", "Telegram"),
     "console.channel.wechat": ("微信", "WeChat"),
     "console.channel.wecom": ("企业微信", "WeCom"),
+    "console.channel.wecom_customer": ("微信客户群", "WeChat customer group"),
     "console.channel.web": ("网页聊天", "web chat"),
     "console.events.title": ("社区活动", "Events"),
     "console.events.past": ("包括已结束的活动", "include past events"),

@@ -7,7 +7,8 @@
 * WeChat official account: bot/wechat/notice_sender.py over the outbox's WeChatSender (customer-service
   messages inside the 48-hour window, a long notice as numbered parts; else a template message linking to
   the notice's page; its window quotas in channel_quota), in a thread, paced overall.
-* WeCom: the outbox's WeComSender (30/min per member, also counted in channel_quota), in a thread.
+* WeCom: the outbox's WeComSender (30/min per member, also counted in channel_quota), in a thread;
+  WeCom customer groups (客户群): bot/wecom/group_send.py, a group-send task the group's owner confirms.
 * Web chat: a push, i.e. an inbox row unique per (notice, chat), so a repeated send writes nothing.
 """
 
@@ -252,6 +253,7 @@ class WebPush:
 def build(settings: Settings, session_factory: sessionmaker[Session], clock: Clock) -> dict[str, BroadcastSender]:
     """The channels this process can broadcast on: web chat always, platforms when configured."""
     from bot.wechat import sender as wechat_sender
+    from bot.wecom import group_send
     from bot.wecom import sender as wecom_sender
 
     shared = limits_for(settings.redis_url)
@@ -269,4 +271,7 @@ def build(settings: Settings, session_factory: sessionmaker[Session], clock: Clo
         out["wecom"] = ThreadedBroadcast(
             wecom, lambda row: [(f"wecom:member:{row.chat_id}", member)], shared,
             lambda row, result: "appchat" if row.group_id is not None else "app_message")
+    customer_groups = group_send.factory(settings, session_factory, clock)  # WeCom 客户群: bot/wecom/group_send.py
+    if customer_groups is not None:
+        out[customer_groups.channel] = customer_groups
     return out

@@ -33,6 +33,13 @@ WECOM_CARD_BUTTON_TEXT_MAX_CHARS = 10
 WECOM_CARD_MAX_BUTTONS = 6
 WECOM_TASK_ID_MAX_BYTES = 128
 
+# WeCom 企业群发 to customer groups (externalcontact/add_msg_template, chat_type "group"):
+# https://developer.work.weixin.qq.com/document/path/92135
+WECOM_GROUP_SEND_TEXT_MAX_BYTES = 4000  # text.content
+WECOM_GROUP_SEND_MAX_CHATS = 2000  # chat_id_list of one task
+WECOM_GROUP_SEND_PER_GROUP_PER_DAY = 1  # a customer group takes one group send a day (see docs/broadcast.md)
+WECOM_IMAGE_MAX_BYTES = 10 * 1024 * 1024  # media/upload type=image: JPG/PNG, 10 MB
+
 # Access tokens
 TOKEN_REFRESH_MARGIN_SECONDS = 300  # refresh when within 5 minutes of expiry
 TOKEN_ERRCODES = frozenset({40001, 40014, 42001})  # invalid / expired access token: refresh once, retry once

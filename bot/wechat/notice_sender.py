@@ -79,9 +79,9 @@ class WeChatNoticeBroadcast:
         self.wx, self.limits = sender, shared
         self.buckets: list[Bucket] = [("wx:*", rate)]
 
-    def reserve(self, row: Row) -> float:
+    def reserve(self, row: Row, ahead: float = 0.0) -> float:
         """The first API call's turn; the parts after it book theirs as they go (`_pace`)."""
-        return self.limits.reserve(self.buckets)
+        return self.limits.reserve(self.buckets, ahead=ahead)
 
     async def send(self, row: Row, message: Outbound) -> Outcome:
         attempt = Attempt(row, message, notice_text.wechat_parts(message.text))

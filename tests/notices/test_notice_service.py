@@ -157,7 +157,7 @@ def test_report_and_exports(session, clock, nw, tmp_path):
         "sent_by_channel": {"wechat": 1, "web": 1, "wecom": 1}, "wechat_via": {"customer_service": 1},
         "residents": 3, "residents_reached": 1,
         "acknowledged": 1, "not_reached": 2,
-        "reasons": {"Forbidden: bot was blocked by the user": 1, "blocked": 1},
+        "reasons": {"Forbidden: bot was blocked by the user": 1, "blocked": 1}, "awaiting_owner_confirm": 0,
     }
     assert sorted(r.name for r in report.not_reached) == ["五楼", "六楼"]
     rows = list(csv.reader(io.StringIO(notices.export_csv(notices.record(session, notice)).decode("utf-8-sig"))))

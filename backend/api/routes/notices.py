@@ -136,6 +136,7 @@ class DeliveryRow(Output):
     resident_id: int | None
     staff_id: int | None
     group_id: int | None
+    state: str = Field(description="the status as the office reads it, e.g. 已送达, 待群主确认, 群主已确认发送")
 
 
 class DeliverySummary(Output):
@@ -152,11 +153,13 @@ class DeliverySummary(Output):
     acknowledged: int
     not_reached: int
     reasons: dict[str, int]
+    awaiting_owner_confirm: int = Field(description="WeCom customer groups whose owner has not confirmed the send")
 
 
 class DeliveryReport(Output):
     summary: DeliverySummary
     not_reached: list[DeliveryRow] = Field(description="residents nobody reached, with why (first 500)")
+    groups: list[DeliveryRow] = Field(description="every group the notice went to, with its state and reason")
     items: list[DeliveryRow]
     total: int
     limit: int
@@ -255,8 +258,9 @@ def deliveries(notice_id: IdPath, session: SessionDep, principal: PrincipalDep,
     summary = notices.report(session, notice, rows)
     items = [DeliveryRow(**vars(r)) for r in rows[offset:offset + limit]]
     missed = [DeliveryRow(**vars(r)) for r in summary.not_reached[:500]]
-    return DeliveryReport(summary=DeliverySummary(**summary.as_dict()), not_reached=missed, items=items,
-                          total=len(rows), limit=limit, offset=offset)
+    groups = [DeliveryRow(**vars(r)) for r in summary.groups]
+    return DeliveryReport(summary=DeliverySummary(**summary.as_dict()), not_reached=missed, groups=groups,
+                          items=items, total=len(rows), limit=limit, offset=offset)
 
 
 @router.get("/{notice_id}/deliveries.csv")
