@@ -84,7 +84,7 @@ class BroadcastStats:
             self.retried += 1
         elif status == "unreachable":
             self.unreachable += 1
-        elif status == "defer":
+        elif status in ("defer", "unmark"):
             self.deferred += 1
         else:
             self.failed += 1

@@ -43,7 +43,8 @@ class Row:
 @dataclass(frozen=True)
 class Outcome:
     row: Row
-    # sent | retry | unreachable | failed; not tried: defer (a limit said wait), drop (cancelled or expired)
+    # sent | retry | unreachable | failed; not tried: defer (a limit said wait), drop (cancelled or expired),
+    # unmark (marked 'sending', then the sender found it must wait: back to the queue)
     status: str
     retry_after: float = 0.0
     error: str = ""
@@ -110,7 +111,7 @@ def outcome_values(now: datetime, outcomes: list[Outcome], max_attempts: int) ->
     for o in outcomes:
         untried = o.status in ("defer", "drop")
         attempts = o.row.attempts + (0 if untried else 1)
-        status = {"defer": "queued", "drop": "failed"}.get(o.status, o.status)
+        status = {"defer": "queued", "drop": "failed", "unmark": "queued"}.get(o.status, o.status)
         if status == "retry":
             status = "failed" if attempts >= max_attempts else "queued"
         values.append({
