@@ -28,6 +28,7 @@ class SendResult:
     retry_after: float = 0.0
     error: str = ""
     external_id: str = ""
+    quota_exhausted: bool = False  # the platform's daily quota is used up: every send waits `retry_after`
 
     @classmethod
     def sent(cls, external_id: str = "") -> SendResult:

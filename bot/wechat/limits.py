@@ -46,6 +46,8 @@ TOKEN_ERRCODES = frozenset({40001, 40014, 42001})  # invalid / expired access to
 OUT_OF_WINDOW_ERRCODES = frozenset({45015, 45047})  # 客服: no window / over the window's count
 RECIPIENT_GONE_ERRCODES = frozenset({40003, 43004, 43101})  # invalid openid, unsubscribed, refused
 BUSY_ERRCODES = frozenset({-1, 45009, 45011})  # system busy, API quota, frequency: retry later
+DAILY_QUOTA_ERRCODES = frozenset({45009})  # the API's daily call quota is used up: it resets at 00:00 Beijing time
+QUOTA_RESET_UTC_OFFSET_HOURS = 8  # Beijing time, where the platform's day begins
 
 MEDIA_MAX_BYTES = 10 * 1024 * 1024  # images the platform hands us
 HTTP_TIMEOUT_SECONDS = 5.0

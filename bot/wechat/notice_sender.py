@@ -92,6 +92,8 @@ class WeChatNoticeBroadcast:
             result, via = SendResult.retry(0, f"wechat: {type(exc).__name__}"), ""
         if result.status == "sent":
             return Outcome(row, "sent", external_id=result.external_id, via=via)
+        if result.quota_exhausted:  # every send would meet the same answer: the whole channel waits
+            self.limits.pause(self.buckets, result.retry_after)
         error = result.error + (f" (parts {attempt.sent}/{attempt.count} delivered)" if attempt.sent else "")
         return Outcome(row, result.status, retry_after=result.retry_after or backoff(row.attempts + 1),
                        error=error, external_id=attempt.progress)

@@ -10,6 +10,7 @@ dispatcher tells customer service. Nothing is dropped silently.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,11 +25,13 @@ from bot.wechat.api import ApiError, PlatformApi
 from bot.wechat.limits import (
     BUSY_ERRCODES,
     CS_TEXT_MAX_BYTES,
+    DAILY_QUOTA_ERRCODES,
     EVENT_WINDOW_SECONDS,
     EVENT_WINDOW_SENDS,
     MESSAGE_WINDOW_SECONDS,
     MESSAGE_WINDOW_SENDS,
     OUT_OF_WINDOW_ERRCODES,
+    QUOTA_RESET_UTC_OFFSET_HOURS,
     RECIPIENT_GONE_ERRCODES,
 )
 from handlers.messages import Outbound
@@ -96,11 +99,21 @@ class WeChatSender:
             self.give_back(openid, window)
             if err.errcode in RECIPIENT_GONE_ERRCODES:
                 return SendResult.unreachable(f"recipient gone ({err.errcode})")
+            if err.errcode in DAILY_QUOTA_ERRCODES:
+                return self.quota_used_up("custom/send", err.errcode)
             return SendResult.retry(60 if err.errcode in BUSY_ERRCODES else 300, f"custom/send {err.errcode}")
         except httpx.HTTPError as exc:
             self.give_back(openid, window)
             return SendResult.retry(30, f"custom/send {type(exc).__name__}")
         return SendResult.sent()
+
+    def quota_used_up(self, call: str, errcode: int) -> SendResult:
+        """The API's daily quota is spent: try again when it resets (00:00 Beijing time), not every minute."""
+        now = self.clock.now() + timedelta(hours=QUOTA_RESET_UTC_OFFSET_HOURS)
+        reset = datetime.combine(now.date() + timedelta(days=1), datetime.min.time()) + timedelta(minutes=1)
+        log.warning("wechat %s: daily quota used up (%s); retrying after the reset", call, errcode)
+        return SendResult("retry", retry_after=(reset - now).total_seconds(), quota_exhausted=True,
+                          error=f"{call} {errcode}: daily quota used up")
 
     def send(self, target: Target, message: Outbound, notification_id: int | None = None) -> SendResult:
         result = self.send_text(target.chat_id, render.as_text([message], CS_TEXT_MAX_BYTES))
@@ -130,6 +143,8 @@ class WeChatSender:
         try:
             result = self.api.post("/cgi-bin/message/template/send", body)
         except ApiError as err:
+            if err.errcode in DAILY_QUOTA_ERRCODES:
+                return self.quota_used_up("template/send", err.errcode)
             if err.errcode in BUSY_ERRCODES:
                 return SendResult.retry(60, f"template/send {err.errcode}")
             log.warning("template %s for %s refused: %s", template_id[:20], kind, err.errcode)

@@ -7,7 +7,7 @@ or as a template message linking to its public page; a part failing mid-way is n
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -177,11 +177,11 @@ def test_a_part_failing_midway_is_never_sent_twice_and_the_retry_sends_the_rest(
                                                                                  fake_api):
     notice_id, (openid,) = _world(session_factory, clock)
     _window(wx, session_factory, clock, openid)
-    fake_api.script[CS] = [0, 45009]  # part 1 goes, part 2: "frequency limit" (busy)
+    fake_api.script[CS] = [0, 45011]  # part 1 goes, part 2: "frequency limit" (busy)
     _deliver(wx, session_factory, clock)
     row = _row(session_factory, notice_id, openid)
     assert (row.status, row.external_id, row.parts_sent, row.parts_total) == ("queued", "parts:1/3", 1, 3)
-    assert "45009" in row.error and "parts 1/3 delivered" in row.error
+    assert "45011" in row.error and "parts 1/3 delivered" in row.error
     assert _left(session_factory, openid) == 4  # 3 taken; the refused one and the unsent one given back
     clock.advance(seconds=61)
     _deliver(wx, session_factory, clock)
@@ -194,6 +194,27 @@ def test_a_part_failing_midway_is_never_sent_twice_and_the_retry_sends_the_rest(
     row = _row(session_factory, notice_id, openid)
     assert (row.status, row.via, row.external_id, row.attempts) == ("sent", "cs_parts", "parts:3/3", 2)
     assert _left(session_factory, openid) == 2
+
+
+def test_a_spent_daily_quota_holds_the_whole_channel_until_it_resets_at_beijing_midnight(
+        wx, session_factory, clock, fake_api):
+    wx.wechat_templates = {"notice": "TPL-SIMPLE"}
+    notice_id, openids = _world(session_factory, clock, residents=5, body="明天 9:00-12:00 停水，请提前储水。")
+    fake_api.script[TEMPLATE] = [45009, 45009]  # "reach max api daily quota limit"
+    _deliver(wx, session_factory, clock)
+    # The others are not sent into the same refusal: only the one whose turn was booked before the answer came.
+    tried = len(fake_api.to(TEMPLATE))
+    assert tried <= 2
+    beijing = clock.now() + timedelta(hours=8)
+    reset = datetime.combine(beijing.date() + timedelta(days=1), time(0, 1)) - timedelta(hours=8)
+    rows = [_row(session_factory, notice_id, openid) for openid in openids]
+    assert {r.status for r in rows} == {"queued"}
+    assert all(abs((r.next_attempt_at - reset).total_seconds()) < 5 for r in rows), [r.next_attempt_at for r in rows]
+    assert sum(r.attempts for r in rows) == tried and "daily quota" in rows[0].error
+    clock.advance(seconds=(reset - clock.now()).total_seconds() + 1)
+    _deliver(wx, session_factory, clock)
+    assert {_row(session_factory, notice_id, o).status for o in openids} == {"sent"}
+    assert len(fake_api.to(TEMPLATE)) == tried + 5
 
 
 def test_a_window_closing_midway_sends_the_rest_as_the_link_at_once(wx, session_factory, clock, fake_api):
