@@ -8,7 +8,9 @@ The audience (Notice.audience, JSON) combines any of these; residents matching a
   place keys narrow each other, as the events' targets do: `{"buildings": ["3"], "floors": [12, 13]}` is
   floors 12 and 13 of building 3; `{"floors": [1]}` alone is the ground floor of every building;
 - `{"arrears": true}`: residents of households with a bill due by the notice's time and not fully paid;
-- `{"event_id": n}`: residents signed up to the event;
+- `{"event_id": n}`: residents signed up to the event (the day-before reminder: they have a check-in code);
+  `{"event_id": n, "waiting": true}`: those signed up and those on its waiting list (a change or a
+  cancellation concerns both); withdrawn sign-ups never;
 - `{"departments": ["security"]}`: the active staff of those departments (and their department groups);
 - `{"groups": true}`: the community's registered owners' groups.
 
@@ -43,9 +45,11 @@ from backend.models import (
     Staff,
     Unit,
 )
+from backend.services.events import SIGNED, WAITING
 
 SAFETY = "safety"
-KEYS = ("community", "buildings", "units", "floors", "arrears", "event_id", "departments", "groups")
+KEYS = ("community", "buildings", "units", "floors", "arrears", "event_id", "waiting", "departments", "groups")
+SELECTORS = tuple(k for k in KEYS if k != "waiting")  # "waiting" only widens "event_id"
 MAX_SELECTORS = 200
 # Channels that reach a resident outside a request (the terminal is a developer's console).
 PUSH_CHANNELS = ("telegram", "wechat", "wecom", "web")
@@ -110,6 +114,12 @@ def normalise(audience: Any) -> dict[str, Any]:
         if isinstance(event_id, bool) or not isinstance(event_id, int) or not 0 < event_id < 2**63:
             raise BadAudience("event_id 须为正整数")
         out["event_id"] = event_id
+    if audience.get("waiting") is not None and not isinstance(audience["waiting"], bool):
+        raise BadAudience("waiting 须为 true 或 false")
+    if audience.get("waiting"):
+        if event_id is None:
+            raise BadAudience("waiting 须与 event_id 一起使用（活动的报名者及候补）")
+        out["waiting"] = True
     for unit in out.get("units", []):
         if unit.count("-") != 1:
             raise BadAudience(f"单元「{unit}」须写成 楼栋-单元，如 3-2")
@@ -117,7 +127,17 @@ def normalise(audience: Any) -> dict[str, Any]:
 
 
 def is_empty(audience: dict[str, Any]) -> bool:
-    return not any(audience.get(k) for k in KEYS)
+    return not any(audience.get(k) for k in SELECTORS)
+
+
+def event_signed(event_id: int) -> dict[str, Any]:
+    """Those signed up to the event (who have a check-in code)."""
+    return {"event_id": event_id}
+
+
+def event_signed_or_waiting(event_id: int) -> dict[str, Any]:
+    """Those signed up to the event and those on its waiting list."""
+    return {"event_id": event_id, "waiting": True}
 
 
 def unknown_places(session: Session, community_id: int, audience: dict[str, Any]) -> list[str]:
@@ -163,9 +183,10 @@ def resident_condition(community_id: int, audience: dict[str, Any], at: datetime
             owing = owing.where(Bill.due_date <= at)
         any_of.append(Resident.household_id.in_(owing))
     if audience.get("event_id"):
+        statuses = (SIGNED, WAITING) if audience.get("waiting") else (SIGNED,)
         any_of.append(Resident.id.in_(select(EventSignup.resident_id).where(
             EventSignup.event_id == audience["event_id"], EventSignup.community_id == community_id,
-            EventSignup.status == "signed")))
+            EventSignup.status.in_(statuses))))
     if not any_of:
         return false()
     return and_(Resident.community_id == community_id, or_(*any_of))
