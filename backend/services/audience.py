@@ -14,7 +14,8 @@ The audience (Notice.audience, JSON) combines any of these; residents matching a
 - `{"departments": ["security"]}`: the active staff of those departments (and their department groups);
 - `{"groups": true}`: the community's registered owners' groups.
 
-A resident who muted the notice's category is left out, except for safety notices. The broadcast engine
+A resident who muted the notice's category is left out, except for safety notices and for an audience that
+is only an event's sign-ups (its reminder, change or cancellation concerns a sign-up they made). The broadcast engine
 pages through `resident_ids` by id; `count` is the composer's preview.
 """
 
@@ -192,8 +193,11 @@ def resident_condition(community_id: int, audience: dict[str, Any], at: datetime
     return and_(Resident.community_id == community_id, or_(*any_of))
 
 
-def _not_muted(category: str) -> ColumnElement[bool]:
-    if category == SAFETY:
+EVENT_KEYS = frozenset({"event_id", "waiting"})
+
+
+def _not_muted(category: str, audience: dict[str, Any]) -> ColumnElement[bool]:
+    if category == SAFETY or (audience and set(audience) <= EVENT_KEYS):
         return Resident.id.is_not(None)
     return Resident.id.not_in(select(NoticeMute.resident_id).where(NoticeMute.category == category))
 
@@ -208,7 +212,7 @@ def resident_page(notice: Notice, after_id: int, limit: int) -> Select[tuple[int
     audience = notice.audience or {}
     return (select(Resident.id)
             .where(resident_condition(notice.community_id, audience, _reference_time(notice)),
-                   _not_muted(notice.category), Resident.id > after_id)
+                   _not_muted(notice.category, audience), Resident.id > after_id)
             .order_by(Resident.id).limit(limit))
 
 
@@ -280,14 +284,14 @@ def count(session: Session, community_id: int, audience: dict[str, Any], categor
     result = AudienceCount()
     total = session.scalar(select(func.count()).select_from(Resident).where(selected)) or 0
     result.residents = session.scalar(
-        select(func.count()).select_from(Resident).where(selected, _not_muted(category))) or 0
+        select(func.count()).select_from(Resident).where(selected, _not_muted(category, audience))) or 0
     result.muted = total - result.residents
     channels: dict[int, set[str]] = {}
     blocked: set[int] = set()
     rows = session.execute(
         select(ChatIdentity.resident_id, ChatIdentity.channel, ChatIdentity.unreachable)
         .join(Resident, Resident.id == ChatIdentity.resident_id)
-        .where(selected, _not_muted(category), ChatIdentity.channel.in_(PUSH_CHANNELS)))
+        .where(selected, _not_muted(category, audience), ChatIdentity.channel.in_(PUSH_CHANNELS)))
     for resident_id, channel, dead in rows:
         if dead:
             blocked.add(resident_id)

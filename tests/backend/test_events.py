@@ -286,17 +286,19 @@ def test_nobody_signed_up_or_waiting_means_no_notice(session_factory, clock, set
         events.sign_up(s, clock, resident(s, world, "1"), event.id)
         events.sign_up(s, clock, resident(s, world, "2"), event.id, wait=True)
         events.withdraw(s, clock, resident(s, world, "2"), event.id, settings)
-        # the only one left muted event notices: nobody the engine would send to
+        # the one left muted event notices: a change to the event they signed up for still reaches them
         s.add(NoticeMute(resident_id=resident(s, world, "1").id, category="event", created_at=clock.now()))
         s.flush()
         assert event_admin.to_tell(event, {"location": " 会所 ", "capacity": 2}) == {"location"}
         assert event_admin.to_tell(event, {"location": "中心广场", "capacity": 2}) == set()
         _, changed = event_admin.edit(s, clock, settings, None, event, {"location": "会所"})
-        assert changed is None and event.location == "会所"  # saved, nobody told
+        assert changed is not None and told(s, changed) == {"住户1"}
         events.withdraw(s, clock, resident(s, world, "1"), event.id, settings)
+        _, moved = event_admin.edit(s, clock, settings, None, event, {"location": "中心广场"})
+        assert moved is None and event.location == "中心广场"  # saved, nobody left to tell
         _, cancelled = event_admin.cancel(s, clock, settings, None, event, "台风")
         assert cancelled is None and event.status == "cancelled"
-        assert [n.id for n in s.scalars(select(Notice))] == [invitation.id]
+        assert [n.id for n in s.scalars(select(Notice))] == [invitation.id, changed.id]
 
 
 def test_the_day_before_reminder_reaches_those_signed_up_only(session_factory, clock, settings, world):
