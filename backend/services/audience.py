@@ -8,11 +8,14 @@ The audience (Notice.audience, JSON) combines any of these; residents matching a
   place keys narrow each other, as the events' targets do: `{"buildings": ["3"], "floors": [12, 13]}` is
   floors 12 and 13 of building 3; `{"floors": [1]}` alone is the ground floor of every building;
 - `{"arrears": true}`: residents of households with a bill due by the notice's time and not fully paid;
-- `{"event_id": n}`: residents signed up to the event;
+- `{"event_id": n}`: residents signed up to the event (the day-before reminder: they have a check-in code);
+  `{"event_id": n, "waiting": true}`: those signed up and those on its waiting list (a change or a
+  cancellation concerns both); withdrawn sign-ups never;
 - `{"departments": ["security"]}`: the active staff of those departments (and their department groups);
 - `{"groups": true}`: the community's registered owners' groups.
 
-A resident who muted the notice's category is left out, except for safety notices. The broadcast engine
+A resident who muted the notice's category is left out, except for safety notices and for an audience that
+is only an event's sign-ups (its reminder, change or cancellation concerns a sign-up they made). The broadcast engine
 pages through `resident_ids` by id; `count` is the composer's preview.
 """
 
@@ -43,9 +46,11 @@ from backend.models import (
     Staff,
     Unit,
 )
+from backend.services.events import SIGNED, WAITING
 
 SAFETY = "safety"
-KEYS = ("community", "buildings", "units", "floors", "arrears", "event_id", "departments", "groups")
+KEYS = ("community", "buildings", "units", "floors", "arrears", "event_id", "waiting", "departments", "groups")
+SELECTORS = tuple(k for k in KEYS if k != "waiting")  # "waiting" only widens "event_id"
 MAX_SELECTORS = 200
 # Channels that reach a resident outside a request (the terminal is a developer's console).
 PUSH_CHANNELS = ("telegram", "wechat", "wecom", "web")
@@ -110,6 +115,12 @@ def normalise(audience: Any) -> dict[str, Any]:
         if isinstance(event_id, bool) or not isinstance(event_id, int) or not 0 < event_id < 2**63:
             raise BadAudience("event_id 须为正整数")
         out["event_id"] = event_id
+    if audience.get("waiting") is not None and not isinstance(audience["waiting"], bool):
+        raise BadAudience("waiting 须为 true 或 false")
+    if audience.get("waiting"):
+        if event_id is None:
+            raise BadAudience("waiting 须与 event_id 一起使用（活动的报名者及候补）")
+        out["waiting"] = True
     for unit in out.get("units", []):
         if unit.count("-") != 1:
             raise BadAudience(f"单元「{unit}」须写成 楼栋-单元，如 3-2")
@@ -117,7 +128,17 @@ def normalise(audience: Any) -> dict[str, Any]:
 
 
 def is_empty(audience: dict[str, Any]) -> bool:
-    return not any(audience.get(k) for k in KEYS)
+    return not any(audience.get(k) for k in SELECTORS)
+
+
+def event_signed(event_id: int) -> dict[str, Any]:
+    """Those signed up to the event (who have a check-in code)."""
+    return {"event_id": event_id}
+
+
+def event_signed_or_waiting(event_id: int) -> dict[str, Any]:
+    """Those signed up to the event and those on its waiting list."""
+    return {"event_id": event_id, "waiting": True}
 
 
 def unknown_places(session: Session, community_id: int, audience: dict[str, Any]) -> list[str]:
@@ -163,16 +184,20 @@ def resident_condition(community_id: int, audience: dict[str, Any], at: datetime
             owing = owing.where(Bill.due_date <= at)
         any_of.append(Resident.household_id.in_(owing))
     if audience.get("event_id"):
+        statuses = (SIGNED, WAITING) if audience.get("waiting") else (SIGNED,)
         any_of.append(Resident.id.in_(select(EventSignup.resident_id).where(
             EventSignup.event_id == audience["event_id"], EventSignup.community_id == community_id,
-            EventSignup.status == "signed")))
+            EventSignup.status.in_(statuses))))
     if not any_of:
         return false()
     return and_(Resident.community_id == community_id, or_(*any_of))
 
 
-def _not_muted(category: str) -> ColumnElement[bool]:
-    if category == SAFETY:
+EVENT_KEYS = frozenset({"event_id", "waiting"})
+
+
+def _not_muted(category: str, audience: dict[str, Any]) -> ColumnElement[bool]:
+    if category == SAFETY or (audience and set(audience) <= EVENT_KEYS):
         return Resident.id.is_not(None)
     return Resident.id.not_in(select(NoticeMute.resident_id).where(NoticeMute.category == category))
 
@@ -187,7 +212,7 @@ def resident_page(notice: Notice, after_id: int, limit: int) -> Select[tuple[int
     audience = notice.audience or {}
     return (select(Resident.id)
             .where(resident_condition(notice.community_id, audience, _reference_time(notice)),
-                   _not_muted(notice.category), Resident.id > after_id)
+                   _not_muted(notice.category, audience), Resident.id > after_id)
             .order_by(Resident.id).limit(limit))
 
 
@@ -259,14 +284,14 @@ def count(session: Session, community_id: int, audience: dict[str, Any], categor
     result = AudienceCount()
     total = session.scalar(select(func.count()).select_from(Resident).where(selected)) or 0
     result.residents = session.scalar(
-        select(func.count()).select_from(Resident).where(selected, _not_muted(category))) or 0
+        select(func.count()).select_from(Resident).where(selected, _not_muted(category, audience))) or 0
     result.muted = total - result.residents
     channels: dict[int, set[str]] = {}
     blocked: set[int] = set()
     rows = session.execute(
         select(ChatIdentity.resident_id, ChatIdentity.channel, ChatIdentity.unreachable)
         .join(Resident, Resident.id == ChatIdentity.resident_id)
-        .where(selected, _not_muted(category), ChatIdentity.channel.in_(PUSH_CHANNELS)))
+        .where(selected, _not_muted(category, audience), ChatIdentity.channel.in_(PUSH_CHANNELS)))
     for resident_id, channel, dead in rows:
         if dead:
             blocked.add(resident_id)

@@ -3,8 +3,9 @@
 Every push to many residents is a Notice row (kind invitation | event_update | event_reminder, category
 "event", `event_id` set, status "scheduled", due now) that the broadcast engine fans out and sends; an
 invitation goes to the event's targets, a change or cancellation to everyone signed up or waiting
-(audience {"event_id": n}). Staff need Perm.EVENT_MANAGE (check-in: Perm.EVENT_CHECKIN); the operator
-(staff None) may do everything.
+(audience {"event_id": n, "waiting": true}; one text speaks to both), the day-before reminder to those signed
+up only ({"event_id": n}: it asks for the check-in code). No notice is written when its audience is nobody.
+Staff need Perm.EVENT_MANAGE (check-in: Perm.EVENT_CHECKIN); the operator (staff None) may do everything.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from backend.catalogue import register, render
 from backend.clock import Clock
 from backend.errors import IllegalMove, Invalid, NotFound
 from backend.models import Building, CommunityEvent, EventSignup, Household, Notice, Resident, Staff, Unit
+from backend.services import audience as audiences
 from backend.services import events, permissions
 from backend.services.events import CANCELLED, OPEN, SIGNED, WAITING
 from backend.services.permissions import Perm
@@ -33,8 +35,9 @@ MAX_CAPACITY = 100_000
 MAX_FEE = Decimal("100000")
 EDITABLE = ("title", "description", "location", "starts_at", "ends_at", "signup_deadline", "capacity", "fee",
             "household_limit")
-NOTIFIED = ("title", "location", "starts_at", "ends_at")  # a change to these is pushed to those signed up
+NOTIFIED = ("title", "location", "starts_at", "ends_at")  # a change to these is pushed to signed up and waiting
 CHECKIN_EARLY = timedelta(hours=2)  # the door opens this long before the start
+CATEGORY = "event"  # every event notice's category (a resident may mute it)
 
 register({
     "event.notice_invitation": (
@@ -43,14 +46,19 @@ register({
         "🎉 You are invited: {title}\nWhen: {starts}\nWhere: {location}\nPlaces: {capacity_en} | "
         "sign up by: {deadline}\nFee: {fee_en}{limit_en}\n{description}\nTap \"Sign up\" or reply \"sign up\".",
     ),
+    # A change and a cancellation go to those signed up and those waiting alike: each text speaks to both.
     "event.notice_changed": (
-        "📢 活动变更：「{title}」\n现时间：{starts}\n现地点：{location}\n您的报名仍然有效；如不能参加，请回复「取消报名」。",
-        "📢 Event changed: \"{title}\"\nNow: {starts}\nWhere: {location}\nYour sign-up stands; reply "
-        "\"withdraw\" if you cannot come.",
+        "📢 活动变更：「{title}」\n现时间：{starts}\n现地点：{location}\n已报名的，报名仍然有效；在候补名单上的，仍按原顺序"
+        "候补，有名额时会通知您。如不能参加，请回复「取消报名」。",
+        "📢 Event changed: \"{title}\"\nNow: {starts}\nWhere: {location}\nIf you signed up, your sign-up stands; if "
+        "you are on the waiting list, you keep your place and we will tell you when one frees up. If you cannot "
+        "come, reply \"withdraw\".",
     ),
     "event.notice_cancelled": (
-        "❗ 活动取消：「{title}」（原定 {starts}）已取消。{reason}给您带来不便，敬请谅解。",
-        "❗ Cancelled: \"{title}\" (planned for {starts}). {reason}We apologise for the inconvenience.",
+        "❗ 活动取消：「{title}」（原定 {starts}）已取消。{reason}您的报名或候补登记随之作废，无需再做任何操作。"
+        "给您带来不便，敬请谅解。",
+        "❗ Cancelled: \"{title}\" (planned for {starts}). {reason}Your sign-up or your place on the waiting list "
+        "is void; there is nothing you need to do. We apologise for the inconvenience.",
     ),
     "event.notice_reminder": (
         "⏰ 明天的活动提醒：「{title}」\n时间：{starts}\n地点：{location}\n入场时出示签到码或二维码即可。"
@@ -129,9 +137,10 @@ def create(session: Session, clock: Clock, settings: Settings, staff: Staff | No
 
 def edit(session: Session, clock: Clock, settings: Settings, staff: Staff | None, event: CommunityEvent,
          changes: dict[str, Any]) -> tuple[CommunityEvent, Notice | None]:
-    """Change fields of an open event; a new time, place or title is pushed to everyone signed up or waiting.
+    """Change fields of an open event; a new time, place or title is pushed to everyone signed up or waiting
+    (the notice, or None when nothing was pushed: nothing to tell, or nobody to tell).
 
-    More capacity promotes waiting households (they are told privately)."""
+    More capacity promotes waiting households (they are told privately) before the change is pushed."""
     _may(staff, Perm.EVENT_MANAGE, permissions.community(event.community_id))
     session.refresh(event, with_for_update=True)
     if event.status != OPEN:
@@ -145,7 +154,7 @@ def edit(session: Session, clock: Clock, settings: Settings, staff: Staff | None
         taken = events.people_signed(session, event.id)
         if changes["capacity"] < taken:
             raise Invalid("capacity", "error.event_capacity_below", taken=taken)
-    differs = {k for k, v in changes.items() if getattr(event, k) != v}
+    differs = _differs(event, changes)
     for key in differs:
         setattr(event, key, changes[key])
     if "starts_at" in differs:
@@ -155,14 +164,26 @@ def edit(session: Session, clock: Clock, settings: Settings, staff: Staff | None
     if "capacity" in differs or "household_limit" in differs:
         events.promote(session, clock, event, settings)
     notice = None
-    if differs & set(NOTIFIED) and _has_people(session, event):
-        notice = push(session, clock, settings, event, "event_update", {"event_id": event.id}, staff)
+    if differs & set(NOTIFIED):
+        notice = push_if_anyone(session, clock, settings, event, "event_update",
+                                audiences.event_signed_or_waiting(event.id), staff)
     return event, notice
+
+
+def to_tell(event: CommunityEvent, changes: dict[str, Any]) -> set[str]:
+    """The changes edit() would push (a title, place or time that differs from the event's); ask before edit()
+    to tell "nothing to tell" from "nobody to tell" when it returns no notice. Raises Invalid like edit()."""
+    return _differs(event, _clean_texts({k: v for k, v in changes.items() if k in EDITABLE})) & set(NOTIFIED)
+
+
+def _differs(event: CommunityEvent, changes: dict[str, Any]) -> set[str]:
+    return {k for k, v in changes.items() if getattr(event, k) != v}
 
 
 def cancel(session: Session, clock: Clock, settings: Settings, staff: Staff | None, event: CommunityEvent,
            reason: str = "") -> tuple[CommunityEvent, Notice | None]:
-    """Cancel the event and tell everyone signed up or waiting; their codes and QR images die."""
+    """Cancel the event and tell everyone signed up or waiting (the notice; None when there is nobody to tell);
+    their codes and QR images die."""
     _may(staff, Perm.EVENT_MANAGE, permissions.community(event.community_id))
     session.refresh(event, with_for_update=True)
     if event.status == CANCELLED:
@@ -172,11 +193,20 @@ def cancel(session: Session, clock: Clock, settings: Settings, staff: Staff | No
                                                             EventSignup.image_token != "")):
         events.image_path(settings, signup.image_token).unlink(missing_ok=True)
     session.flush()
-    notice = None
-    if _has_people(session, event):
-        notice = push(session, clock, settings, event, "event_update", {"event_id": event.id}, staff,
-                      reason=reason.strip()[:200], cancelled=True)
+    notice = push_if_anyone(session, clock, settings, event, "event_update",
+                            audiences.event_signed_or_waiting(event.id), staff, reason=reason.strip()[:200],
+                            cancelled=True)
     return event, notice
+
+
+def push_if_anyone(session: Session, clock: Clock, settings: Settings, event: CommunityEvent, kind: str,
+                   audience: dict[str, Any], staff: Staff | None, *, reason: str = "",
+                   cancelled: bool = False) -> Notice | None:
+    """push(), unless the audience reaches nobody as the engine would resolve it now (nobody signed up or
+    waiting, or all of them muted event notices): then nothing is written and None is returned."""
+    if audiences.count(session, event.community_id, audience, CATEGORY, clock.now()).nobody:
+        return None
+    return push(session, clock, settings, event, kind, audience, staff, reason=reason, cancelled=cancelled)
 
 
 def push(session: Session, clock: Clock, settings: Settings, event: CommunityEvent, kind: str,
@@ -185,7 +215,7 @@ def push(session: Session, clock: Clock, settings: Settings, event: CommunityEve
     now = clock.now()
     key = {"invitation": "event.notice_invitation", "event_reminder": "event.notice_reminder"}.get(
         kind, "event.notice_cancelled" if cancelled else "event.notice_changed")
-    notice = Notice(community_id=event.community_id, kind=kind, category="event", title=event.title[:100],
+    notice = Notice(community_id=event.community_id, kind=kind, category=CATEGORY, title=event.title[:100],
                     body=render(key, "both", **notice_params(event, settings, reason)), audience=audience,
                     event_id=event.id, status="scheduled", scheduled_at=now, expires_at=events.live_until(event),
                     created_by=staff.id if staff is not None else None, created_at=now)
@@ -210,11 +240,6 @@ def notice_params(event: CommunityEvent, settings: Settings, reason: str = "") -
         "description": event.description or "",
         "reason": render("event.reason", reason=reason) if reason else "",
     }
-
-
-def _has_people(session: Session, event: CommunityEvent) -> bool:
-    return session.scalar(select(EventSignup.id).where(EventSignup.event_id == event.id,
-                                                       EventSignup.status.in_((SIGNED, WAITING))).limit(1)) is not None
 
 
 def _clean_texts(values: dict[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """The day-before reminder of an event: a periodic job, exactly once per event.
 
 An open event starting within the next 24 hours, with people signed up, gets one event_reminder Notice
-(audience {"event_id": n}) for the broadcast engine. The event's `reminded_at` is set by a conditional
-UPDATE in the same transaction as the Notice, so two workers (or a crash and a rerun) never send two.
+(audience {"event_id": n}: those signed up only, not the waiting list, since it asks for the check-in code)
+for the broadcast engine. The event's `reminded_at` is set by a conditional UPDATE in the same transaction
+as the Notice, so two workers (or a crash and a rerun) never send two.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.clock import Clock
 from backend.db import transaction
-from backend.models import CommunityEvent, EventSignup
+from backend.models import CommunityEvent
+from backend.services import audience as audiences
 from backend.services import event_admin
-from backend.services.events import OPEN, SIGNED
+from backend.services.events import OPEN
 from backend.settings import Settings
 
 AHEAD = timedelta(hours=24)
@@ -40,10 +42,8 @@ def remind_once(session_factory: sessionmaker[Session], clock: Clock, settings: 
                 continue
             event = session.get(CommunityEvent, event_id)
             assert event is not None
-            anyone = session.scalar(select(EventSignup.id).where(EventSignup.event_id == event_id,
-                                                                 EventSignup.status == SIGNED).limit(1))
-            if anyone is None:
-                continue  # nobody to remind; marked anyway, so it is never looked at again
-            event_admin.push(session, clock, settings, event, "event_reminder", {"event_id": event_id}, None)
-            reminded += 1
+            # Nobody signed up (or all of them muted events): no notice; marked anyway, never looked at again.
+            if event_admin.push_if_anyone(session, clock, settings, event, "event_reminder",
+                                          audiences.event_signed(event_id), None) is not None:
+                reminded += 1
     return reminded

@@ -2,6 +2,7 @@
 
 Used by the chat form and `guanjia notice send --to`. Several targets are separated by "，", "、", spaces or
 "和"; an unrecognised one is refused by name, so a typo never silently narrows or widens the audience.
+"活动#5" is event 5's sign-ups, "活动#5含候补" also its waiting list; one event per notice.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ DEPARTMENT_WORDS: tuple[tuple[Department, tuple[str, ...]], ...] = (
 FLOOR = r"(?P<f>[0-9]{1,3})(?:层|楼层|F|f)"
 PLACE = re.compile(r"(?P<b>[0-9A-Za-z]{1,8})(?:号楼|栋|幢|座|号)?(?:(?P<u>[0-9]{1,3})单元)?(?:" + FLOOR + ")?")
 FLOOR_ONLY = re.compile(FLOOR)
-EVENT = re.compile(r"(?:活动|event)\s*#?(?P<id>[0-9]{1,9})(?:报名者|报名的|报名住户|的报名者)?")
+EVENT = re.compile(r"(?:活动|event)\s*#?(?P<id>[0-9]{1,9})(?:报名者|报名的|报名住户|的报名者)?"
+                   r"(?P<waiting>[（(]?含候补[)）]?)?")  # 含候补: and those on the waiting list
 SEPARATORS = re.compile(r"[，,、；;\s]+|和|及|以及")
 
 register({
@@ -35,6 +37,8 @@ register({
                               "building, e.g. 3栋12层、3栋13层)."),
     "notices.targets.unit_floor": ("「{what}」：暂不能按单元内的楼层发送，请写「3栋12层」或「3栋2单元」。",
                                    "\"{what}\": a floor within a unit is not supported; use 3栋12层 or 3栋2单元."),
+    "notices.targets.two_events": ("「{what}」：一条通知只能发给一个活动的报名者，请分开发送。",
+                                   "\"{what}\": a notice goes to one event's sign-ups; send one per event."),
     "notices.targets.unknown": ("看不懂通知对象「{what}」。可以写：全小区、3栋、3栋2单元、3栋12层、12层、欠费住户、活动#5、"
                                 "业主群、工程部。", "Unknown target \"{what}\". Try: 全小区, 3栋, 3栋2单元, 3栋12层, "
                                 "12层, 欠费住户, 活动#5, 业主群, 工程部."),
@@ -77,7 +81,11 @@ def parse(text: str) -> dict[str, Any]:
         elif token in GROUP_WORDS:
             audience["groups"] = True
         elif event:
+            if audience.get("event_id") not in (None, int(event["id"])):
+                raise Invalid(token, key="notices.targets.two_events", what=token[:30])
             audience["event_id"] = int(event["id"])
+            if event["waiting"]:
+                audience["waiting"] = True
         elif floor_only:
             places.append((token, "", "", str(int(floor_only["f"]))))
         elif place and (place["u"] or place["f"] or token != place["b"] or token.isdigit()):
@@ -131,7 +139,11 @@ def describe(audience: dict[str, Any], lang: str = "zh") -> str:
     if audience.get("arrears"):
         parts.append("欠费住户" if zh else "households in arrears")
     if audience.get("event_id"):
-        parts.append(f"活动#{audience['event_id']}报名者" if zh else f"event #{audience['event_id']} sign-ups")
+        event, waiting = audience["event_id"], bool(audience.get("waiting"))
+        if zh:
+            parts.append(f"活动#{event}报名者" + ("（含候补）" if waiting else ""))
+        else:
+            parts.append(f"event #{event} sign-ups" + (" and waiting list" if waiting else ""))
     parts += [name(f"dept.{d}", lang) for d in audience.get("departments", [])]
     if audience.get("groups"):
         parts.append("业主群" if zh else "owners' groups")

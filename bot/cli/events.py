@@ -122,7 +122,7 @@ def edit(
     description: str | None = typer.Option(None),
     community: str | None = COMMUNITY_OPTION, login: str | None = AS_OPTION,
 ) -> None:
-    """Change an event; a new time, place or title is pushed to everyone signed up."""
+    """Change an event; a new time, place or title is pushed to everyone signed up or waiting."""
     settings = load_settings()
     given = {"title": title, "starts_at": _when(starts, settings), "location": place, "ends_at": _when(ends, settings),
              "signup_deadline": _when(deadline, settings), "capacity": capacity, "fee": _fee(fee),
@@ -134,14 +134,17 @@ def edit(
         target, staff = _context(session, settings, community, login)
         try:
             event = event_admin.get_for(session, staff, event_id, target.id)
+            news = event_admin.to_tell(event, changes)
             event, notice = event_admin.edit(session, SystemClock(), settings, staff, event, changes)
         except DomainError as exc:
             raise _domain(exc) from None
-        typer.echo(f"event {event.id} changed" + (f"; change notice {notice.id} queued" if notice else ""))
+        told = f"; change notice {notice.id} queued" if notice else (
+            "; nobody signed up or waiting to tell, no notice" if news else "")
+        typer.echo(f"event {event.id} changed{told}")
 
 
 @app.command()
-def cancel(event_id: int, reason: str = typer.Option("", help="原因, told to those signed up"),
+def cancel(event_id: int, reason: str = typer.Option("", help="原因, told to those signed up or waiting"),
            community: str | None = COMMUNITY_OPTION, login: str | None = AS_OPTION) -> None:
     """Cancel an event; everyone signed up or waiting is told."""
     settings = load_settings()
@@ -152,7 +155,8 @@ def cancel(event_id: int, reason: str = typer.Option("", help="原因, told to t
             event, notice = event_admin.cancel(session, SystemClock(), settings, staff, event, reason)
         except DomainError as exc:
             raise _domain(exc) from None
-        typer.echo(f"event {event.id} cancelled" + (f"; notice {notice.id} queued" if notice else ""))
+        typer.echo(f"event {event.id} cancelled" + (f"; notice {notice.id} queued" if notice else
+                                                    "; nobody signed up or waiting to tell, no notice"))
 
 
 @app.command()

@@ -3,8 +3,9 @@ notice the broadcast engine sends), and each event's page: its sign-ups and wait
 an edit form and a cancel action (a reason, then a confirmation step).
 
 Edits and cancellations go through event_admin.edit / cancel, which check everything and push the change to
-those signed up. The edit form is filled with the event's values; only the fields whose text differs from
-what the form showed are sent as changes (an empty field clears it: no limit, free, no deadline).
+those signed up or waiting (nothing when there is nobody to tell, which the page then says). The edit form is
+filled with the event's values; only the fields whose text differs from what the form showed are sent as
+changes (an empty field clears it: no limit, free, no deadline).
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backend.errors import DomainError, Invalid, NotFound
 from backend.models import CommunityEvent
+from backend.services import audience as audiences
 from backend.services import event_admin, notice_targets
 from backend.services.audit import record
 from backend.services.binding import mask_phone
-from backend.services.events import CANCELLED, OPEN, SIGNED
+from backend.services.events import CANCELLED, OPEN
 from backend.services.permissions import Perm
 from bot.console.deps import Console, ConsoleDep, render
 from bot.console.notices_pages import XLSX_TYPE, to_utc
@@ -164,10 +166,14 @@ def _event_page(request: Request, console: Console, event: CommunityEvent, *, st
     _, signed, waiting, checked = counts[0] if counts else (event, 0, 0, 0)
     people = event_admin.attendees(console.session, console.staff, event)
     context.setdefault("edit_form", _shown(event, tz))
+    if context.get("confirm_cancel"):  # who the cancellation would reach, resolved as the engine will
+        context["told"] = audiences.count(console.session, event.community_id,
+                                          audiences.event_signed_or_waiting(event.id), event_admin.CATEGORY,
+                                          console.clock.now()).residents
     return render(request, "console/event.html", status_code=status_code, event=event, signed=signed,
                   waiting=waiting, checked=checked, attendees=people, mask=mask_phone, local=lambda d: local(d, tz),
                   may_edit=event.status == OPEN, may_cancel=event.status != CANCELLED,
-                  told=sum(1 for a in people if a.status == SIGNED), fee_text=_fee_text(event.fee), **context)
+                  fee_text=_fee_text(event.fee), **context)
 
 
 def _id(value: str) -> int | None:
@@ -176,10 +182,10 @@ def _id(value: str) -> int | None:
 
 @router.get("/events/{event_id}")
 def event_page(request: Request, console: ConsoleDep, event_id: int, invited: str = "", edited: str = "",
-               cancelled: str = "", notified: str = "") -> HTMLResponse:
+               cancelled: str = "", notified: str = "", nobody: str = "") -> HTMLResponse:
     event = _event(console, event_id)
     return _event_page(request, console, event, invited=_id(invited), edited=bool(edited),
-                       cancelled=bool(cancelled), notified=_id(notified))
+                       cancelled=bool(cancelled), notified=_id(notified), nobody=bool(nobody))
 
 
 def _refusal(exc: DomainError) -> tuple[str, str]:
@@ -190,7 +196,8 @@ def _refusal(exc: DomainError) -> tuple[str, str]:
 def edit_event(request: Request, console: ConsoleDep, event_id: int, title: Short = "", starts_at: Time = "",
                ends_at: Time = "", signup_deadline: Time = "", location: Short = "", description: Description = "",
                capacity: Number = "", fee: Number = "", household_limit: Number = "") -> Response:
-    """Save the fields that differ from the event's; a new title, time or place is pushed to the sign-ups."""
+    """Save the fields that differ from the event's; a new title, time or place is pushed to those signed up
+    or waiting (the page says so, or that there was nobody to tell)."""
     event = _event(console, event_id)
     form = {"title": title, "starts_at": starts_at, "ends_at": ends_at, "signup_deadline": signup_deadline,
             "location": location, "description": description, "capacity": capacity, "fee": fee,
@@ -201,6 +208,7 @@ def edit_event(request: Request, console: ConsoleDep, event_id: int, title: Shor
         if not changes:
             return RedirectResponse(f"/console/events/{event.id}", status_code=303)
         with s.begin_nested():
+            news = event_admin.to_tell(event, changes)
             event, notice = event_admin.edit(s, console.clock, console.settings, console.staff, event, changes)
             record(s, console.clock, console.community.id, console.staff, "event.edit", f"event:{event.id}",
                    title=event.title[:60], changed={k: form[k][:60] for k in sorted(changes)},
@@ -208,7 +216,7 @@ def edit_event(request: Request, console: ConsoleDep, event_id: int, title: Shor
     except DomainError as exc:
         return _event_page(request, console, event, status_code=exc.http_status, edit_form=form,
                            edit_refusal=_refusal(exc))
-    told = f"&notified={notice.id}" if notice else ""
+    told = f"&notified={notice.id}" if notice else "&nobody=1" if news else ""
     return RedirectResponse(f"/console/events/{event.id}?edited=1{told}", status_code=303)
 
 
@@ -234,7 +242,7 @@ def cancel_event(request: Request, console: ConsoleDep, event_id: int, reason: R
     except DomainError as exc:
         return _event_page(request, console, event, status_code=exc.http_status, reason=reason,
                            cancel_refusal=_refusal(exc))
-    told = f"&notified={notice.id}" if notice else ""
+    told = f"&notified={notice.id}" if notice else "&nobody=1"
     return RedirectResponse(f"/console/events/{event.id}?cancelled=1{told}", status_code=303)
 
 

@@ -284,29 +284,34 @@ register({
     "console.event.fee": ("费用", "Fee"),
     "console.event.household_limit": ("每户限报人数", "At most per household"),
     "console.event.edit": ("修改活动", "Edit the event"),
-    "console.event.edit_hint": ("改了标题、时间或地点，会通知所有已报名的住户。名额、费用、每户人数、报名截止留空即为"
+    "console.event.edit_hint": ("改了标题、时间或地点，会通知所有已报名和候补的住户。名额、费用、每户人数、报名截止留空即为"
                                 "不限／免费／不限／开始前都可报名。",
-                                "A new title, time or place is sent to everyone signed up. Leave places, fee, "
+                                "A new title, time or place is sent to everyone signed up or waiting. Leave places, fee, "
                                 "per household or the deadline empty for no limit / free / no limit / until the start."),
     "console.event.save": ("保存修改", "Save changes"),
     "console.event.edited": ("修改已保存。", "Your changes are saved."),
-    "console.event.notified": ("变更通知已安排发送给已报名的住户：", "A notice of the change is scheduled for those signed up:"),
+    "console.event.notified": ("变更通知已安排发送给已报名和候补的住户：",
+                               "A notice of the change is scheduled for those signed up or waiting:"),
+    "console.event.nobody_told": ("目前没有人报名或候补（或他们都关闭了活动通知），未发送通知。",
+                                  "Nobody is signed up or waiting (or all of them muted event notices); no notice was "
+                                  "sent."),
     "console.event.cancel": ("取消活动", "Cancel the event"),
-    "console.event.cancel_reason": ("取消原因（必填，最多200字，会发给已报名的住户）",
-                                    "Reason (required, at most 200 characters; sent to those signed up)"),
+    "console.event.cancel_reason": ("取消原因（必填，最多200字，会发给已报名和候补的住户）",
+                                    "Reason (required, at most 200 characters; sent to those signed up or waiting)"),
     "console.event.cancel_next": ("下一步：确认取消", "Next: confirm"),
     "console.event.confirm_title": ("确认取消「{title}」？", "Cancel \"{title}\"?"),
-    "console.event.confirm_text": ("取消后不能恢复，所有签到码作废。将通知已报名的 {told} 位住户，原因：{reason}",
-                                   "This cannot be undone and every check-in code stops working. The {told} "
-                                   "residents signed up will be told, with the reason: {reason}"),
-    "console.event.confirm_nobody": ("取消后不能恢复。目前没有人报名，不会发送通知。原因：{reason}",
-                                     "This cannot be undone. Nobody is signed up, so no notice is sent. Reason: {reason}"),
+    "console.event.confirm_text": ("取消后不能恢复，所有签到码和候补登记作废。将通知已报名和候补的 {told} 位住户，原因：{reason}",
+                                   "This cannot be undone; every check-in code and place on the waiting list is void. "
+                                   "The {told} residents signed up or waiting will be told, with the reason: {reason}"),
+    "console.event.confirm_nobody": ("取消后不能恢复。目前没有人报名或候补（或他们都关闭了活动通知），不会发送通知。原因：{reason}",
+                                     "This cannot be undone. Nobody is signed up or waiting (or all of them muted "
+                                     "event notices), so no notice is sent. Reason: {reason}"),
     "console.event.confirm": ("确认取消活动", "Yes, cancel the event"),
     "console.event.keep": ("不取消，返回", "No, go back"),
     "console.event.cancelled": ("活动已取消。", "The event is cancelled."),
     "console.event.cancelled_notice": ("取消通知已安排发送：", "The cancellation notice is scheduled:"),
     "console.event.is_cancelled": ("此活动已取消，不能再修改。", "This event is cancelled; it can no longer be changed."),
-    "console.event.reason_required": ("请填写取消原因，它会随取消通知发给已报名的住户。",
-                                      "Give a reason: it goes to those signed up with the cancellation."),
+    "console.event.reason_required": ("请填写取消原因，它会随取消通知发给已报名和候补的住户。",
+                                      "Give a reason: it goes to those signed up or waiting with the cancellation."),
     "console.event.reason_long": ("取消原因最多 {most} 字。", "A reason has at most {most} characters."),
 })

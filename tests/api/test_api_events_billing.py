@@ -9,7 +9,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
 from backend.models import Bill, Notice, Resident
-from backend.services import events
+from backend.services import audience, events
 
 
 def _future(clock, **kw) -> str:
@@ -58,7 +58,31 @@ def test_event_lifecycle_over_rest(client, world, clock, session_factory):
 
     cancelled = client.post(f"/api/events/{event['id']}/cancel", json={"reason": "下雨"}, headers=a.auth("manager"))
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert cancelled.json()["notice_id"]
     assert client.post(f"/api/events/{event['id']}/cancel", json={}, headers=a.auth("manager")).status_code == 409
+
+
+def test_change_and_cancel_tell_the_waiting_list_and_nobody_means_no_notice(client, world, clock, session_factory):
+    a = world.a
+    body = {"title": "茶话会", "starts_at": _future(clock, days=3), "capacity": 1}
+    quiet = client.post("/api/events", json=body, headers=a.auth("manager")).json()
+    moved = client.patch(f"/api/events/{quiet['id']}", json={"location": "会所"}, headers=a.auth("manager"))
+    assert moved.status_code == 200 and moved.json()["notice_id"] is None  # nobody signed up or waiting
+    gone = client.post(f"/api/events/{quiet['id']}/cancel", json={"reason": "下雨"}, headers=a.auth("manager"))
+    assert gone.status_code == 200 and gone.json()["status"] == "cancelled" and gone.json()["notice_id"] is None
+
+    event = client.post("/api/events", json=body, headers=a.auth("manager")).json()
+    with session_factory() as s, s.begin():  # a household of 2 for the 1 place: waiting, nobody signed up
+        assert events.sign_up(s, clock, s.get(Resident, a.resident.id), event["id"], 2, wait=True).status == "waiting"
+    moved = client.patch(f"/api/events/{event['id']}", json={"location": "会所"}, headers=a.auth("manager"))
+    gone = client.post(f"/api/events/{event['id']}/cancel", json={"reason": "下雨"}, headers=a.auth("manager"))
+    assert (moved.json()["signed"], moved.json()["waiting"]) == (0, 2)
+    with session_factory() as s:
+        for answer in (moved, gone):
+            notice = s.get(Notice, answer.json()["notice_id"])
+            assert notice.audience == {"event_id": event["id"], "waiting": True}
+            assert audience.resident_ids(s, notice, 0, 10) == [a.resident.id]
+        assert "候补登记随之作废" in s.get(Notice, gone.json()["notice_id"]).body
 
 
 def test_bills_and_payments_over_rest(client, world, clock, session_factory):

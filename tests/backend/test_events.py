@@ -10,8 +10,8 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from backend.errors import Forbidden, IllegalMove, Invalid
-from backend.models import CommunityEvent, EventSignup, Notice, Notification, Resident
-from backend.services import event_admin, event_reminders, events
+from backend.models import CommunityEvent, EventSignup, Notice, NoticeMute, Notification, Resident
+from backend.services import audience, event_admin, event_reminders, events
 from backend.services.event_admin import EventInput
 from tests.builders import build_world
 
@@ -113,7 +113,8 @@ def test_cancelled_and_past_deadline_refusals(session_factory, clock, settings, 
         with pytest.raises(IllegalMove, match="closed at"):
             events.sign_up(s, clock, resident(s, world, "2"), event.id)
         _, notice = event_admin.cancel(s, clock, settings, None, event, "台风")
-        assert notice is not None and notice.kind == "event_update" and notice.audience == {"event_id": event.id}
+        assert notice is not None and notice.kind == "event_update"
+        assert notice.audience == {"event_id": event.id, "waiting": True}
         assert "已取消" in notice.body and "台风" in notice.body
         with pytest.raises(IllegalMove, match="cancelled"):
             events.sign_up(s, clock, resident(s, world, "2"), event.id)
@@ -232,3 +233,86 @@ def test_many_at_once_for_the_last_places_and_withdrawals_promote_in_order(sessi
     with session_factory() as s, s.begin():
         result = events.withdraw(s, clock, s.get(Resident, first_signed), event_id, settings)
         assert [p.resident_id for p in result.promoted] == queue[:1]
+
+
+def told(s, notice) -> set[str]:
+    """Names of the residents the broadcast engine will send the notice to (the pages it walks through)."""
+    return {s.get(Resident, i).name for i in audience.resident_ids(s, notice, 0, 100)}
+
+
+def test_a_change_and_a_cancellation_reach_signed_up_and_waiting_households_not_withdrawn_ones(
+        session_factory, clock, settings, world):
+    with session_factory() as s:
+        event, _ = new_event(s, clock, settings, world, capacity=1)
+        events.sign_up(s, clock, resident(s, world, "1"), event.id)  # the one place
+        events.sign_up(s, clock, resident(s, world, "2"), event.id, wait=True)
+        events.sign_up(s, clock, resident(s, world, "1b"), event.id, wait=True)
+        events.withdraw(s, clock, resident(s, world, "1b"), event.id, settings)  # changed their mind
+        _, changed = event_admin.edit(s, clock, settings, None, event, {"location": "会所"})
+        assert changed is not None and changed.audience == {"event_id": event.id, "waiting": True}
+        assert told(s, changed) == {"住户1", "住户2"}
+        # one text for both: the signed-up keep their place, the waiting keep theirs in the queue
+        assert "会所" in changed.body and "报名仍然有效" in changed.body and "仍按原顺序候补" in changed.body
+        assert "you keep your place" in changed.body
+        _, cancelled = event_admin.cancel(s, clock, settings, None, event, "台风")
+        assert cancelled is not None and cancelled.audience == {"event_id": event.id, "waiting": True}
+        assert told(s, cancelled) == {"住户1", "住户2"}
+        assert "您的报名或候补登记随之作废" in cancelled.body and "place on the waiting list is void" in cancelled.body
+        # the day-before reminder's audience (those signed up, who have a code) stays as it was
+        reminder = Notice(community_id=event.community_id, category="event", title="t", body="b",
+                          audience=audience.event_signed(event.id), created_at=clock.now())
+        assert told(s, reminder) == {"住户1"}
+
+
+def test_an_event_with_only_waiting_households_tells_them(session_factory, clock, settings, world):
+    """Nobody signed up, a household of 2 waiting for the 1 place left: the change and the cancellation reach
+    it (they used to be written for the signed-up only, reaching nobody)."""
+    with session_factory() as s:
+        event, _ = new_event(s, clock, settings, world, capacity=1)
+        events.sign_up(s, clock, resident(s, world, "1"), event.id)
+        waiting = events.sign_up(s, clock, resident(s, world, "2"), event.id, 2, wait=True)
+        events.withdraw(s, clock, resident(s, world, "1"), event.id, settings)
+        assert waiting.status == "waiting" and events.people_signed(s, event.id) == 0  # 2 do not fit in 1
+        _, changed = event_admin.edit(s, clock, settings, None, event, {"starts_at": event.starts_at
+                                                                       + timedelta(hours=1)})
+        assert changed is not None and told(s, changed) == {"住户2"}
+        _, cancelled = event_admin.cancel(s, clock, settings, None, event, "")
+        assert cancelled is not None and told(s, cancelled) == {"住户2"}
+
+
+def test_nobody_signed_up_or_waiting_means_no_notice(session_factory, clock, settings, world):
+    with session_factory() as s:
+        event, invitation = new_event(s, clock, settings, world, capacity=1)
+        events.sign_up(s, clock, resident(s, world, "1"), event.id)
+        events.sign_up(s, clock, resident(s, world, "2"), event.id, wait=True)
+        events.withdraw(s, clock, resident(s, world, "2"), event.id, settings)
+        # the one left muted event notices: a change to the event they signed up for still reaches them
+        s.add(NoticeMute(resident_id=resident(s, world, "1").id, category="event", created_at=clock.now()))
+        s.flush()
+        assert event_admin.to_tell(event, {"location": " 会所 ", "capacity": 2}) == {"location"}
+        assert event_admin.to_tell(event, {"location": "中心广场", "capacity": 2}) == set()
+        _, changed = event_admin.edit(s, clock, settings, None, event, {"location": "会所"})
+        assert changed is not None and told(s, changed) == {"住户1"}
+        events.withdraw(s, clock, resident(s, world, "1"), event.id, settings)
+        _, moved = event_admin.edit(s, clock, settings, None, event, {"location": "中心广场"})
+        assert moved is None and event.location == "中心广场"  # saved, nobody left to tell
+        _, cancelled = event_admin.cancel(s, clock, settings, None, event, "台风")
+        assert cancelled is None and event.status == "cancelled"
+        assert [n.id for n in s.scalars(select(Notice))] == [invitation.id, changed.id]
+
+
+def test_the_day_before_reminder_reaches_those_signed_up_only(session_factory, clock, settings, world):
+    with session_factory() as s:
+        event, _ = new_event(s, clock, settings, world, capacity=1)
+        events.sign_up(s, clock, resident(s, world, "1"), event.id)
+        events.sign_up(s, clock, resident(s, world, "2"), event.id, wait=True)
+        only_waiting, _ = new_event(s, clock, settings, world, title="只有候补", capacity=1)
+        events.sign_up(s, clock, resident(s, world, "1b"), only_waiting.id, 2, wait=True)
+        s.commit()
+        event_id = event.id
+    clock.advance(days=2, hours=1)
+    assert event_reminders.remind_once(session_factory, clock, settings) == 1  # not the waiting-only event
+    with session_factory() as s:
+        [reminder] = s.scalars(select(Notice).where(Notice.kind == "event_reminder")).all()
+        assert (reminder.event_id, reminder.audience) == (event_id, {"event_id": event_id})
+        assert told(s, reminder) == {"住户1"} and "签到码" in reminder.body

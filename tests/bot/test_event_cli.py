@@ -51,17 +51,39 @@ def test_event_commands(env, tmp_path):
         event_id, code = event.id, signup.checkin_code
     listed = run.invoke(app, ["event", "list"], env=env)
     assert "义诊" in listed.output and "signed 1/20" in listed.output
-    assert run.invoke(app, ["event", "edit", str(event_id), "--place", "会所"], env=env).exit_code == 0
+    edited = run.invoke(app, ["event", "edit", str(event_id), "--place", "会所"], env=env)
+    assert edited.exit_code == 0 and "change notice" in edited.output and "queued" in edited.output
     out = tmp_path / "a.xlsx"
     assert run.invoke(app, ["event", "attendees", str(event_id), "-o", str(out)], env=env).exit_code == 0
     assert load_workbook(out).active["B2"].value == "住户1"
     early = run.invoke(app, ["event", "checkin", code, "--as", "guard1"], env=env)
     assert early.exit_code == 1  # not the event's day yet
-    assert run.invoke(app, ["event", "cancel", str(event_id), "--reason", "下雨"], env=env).exit_code == 0
+    cancelled = run.invoke(app, ["event", "cancel", str(event_id), "--reason", "下雨"], env=env)
+    assert cancelled.exit_code == 0 and "queued" in cancelled.output
     with _session(env) as s:
         assert s.get(CommunityEvent, event_id).status == "cancelled"
-        assert [n.kind for n in s.scalars(select(Notice).order_by(Notice.id))] == [
-            "invitation", "event_update", "event_update"]
+        notices = list(s.scalars(select(Notice).order_by(Notice.id)))
+        assert [n.kind for n in notices] == ["invitation", "event_update", "event_update"]
+        assert notices[-1].audience == {"event_id": event_id, "waiting": True}
+        assert f"notice {notices[-1].id} queued" in cancelled.output
+
+
+def test_an_event_nobody_signed_up_for_changes_and_cancels_without_a_notice(env):
+    run = CliRunner()
+    day = (datetime.now() + timedelta(days=5)).strftime("%Y-%m-%d")
+    made = run.invoke(app, ["event", "create", "--title", "义诊", "--starts", f"{day} 09:00", "--capacity", "20"],
+                      env=env)
+    assert made.exit_code == 0, made.output
+    with _session(env) as s:
+        event_id = s.scalar(select(CommunityEvent.id))
+    quiet = run.invoke(app, ["event", "edit", str(event_id), "--capacity", "30"], env=env)
+    assert quiet.exit_code == 0 and quiet.output.strip() == f"event {event_id} changed"  # nothing to tell
+    moved = run.invoke(app, ["event", "edit", str(event_id), "--place", "会所"], env=env)
+    assert moved.exit_code == 0 and "nobody signed up or waiting to tell, no notice" in moved.output
+    cancelled = run.invoke(app, ["event", "cancel", str(event_id), "--reason", "下雨"], env=env)
+    assert cancelled.exit_code == 0 and "nobody signed up or waiting to tell, no notice" in cancelled.output
+    with _session(env) as s:
+        assert [n.kind for n in s.scalars(select(Notice))] == ["invitation"]
 
 
 def test_import_bills_and_payments(env, tmp_path):

@@ -1,5 +1,6 @@
 """Editing and cancelling an event in the console (real app, both databases): the change goes through
-event_admin and is pushed to those signed up (a notice the broadcast engine sends to exactly them), refusals
+event_admin and is pushed to those signed up or waiting (a notice the broadcast engine sends to exactly them;
+none when there is nobody, which the page says), refusals
 keep what was typed and change nothing, cancelling asks for a reason and a confirmation, audit entries."""
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def test_the_edit_form_shows_the_event_as_it_is(console, event_id):
     assert "20元/人" in page.split('id="fee"', 1)[1].split("</td>", 1)[0]
 
 
-def test_a_new_time_and_place_are_pushed_to_those_signed_up(console, event_id, people, session_factory, clock):
+def test_a_new_time_and_place_are_pushed_to_those_signed_up_or_waiting(console, event_id, people, session_factory, clock):
     done = _post(console, event_id, "edit", {**SHOWN, "starts_at": "2026-12-04T10:00", "ends_at": "2026-12-04T12:00",
                                              "location": "小区中心广场", "capacity": "3"})
     assert done.status_code == 303, done.text[-3000:]
@@ -93,7 +94,7 @@ def test_a_new_time_and_place_are_pushed_to_those_signed_up(console, event_id, p
         assert (event.starts_at, event.ends_at) == (clock.now().replace(day=4, hour=2), clock.now().replace(day=4, hour=4))
         assert (event.location, event.capacity, event.title, event.fee) == ("小区中心广场", 3, "冬至包饺子", Decimal("20"))
         assert (notice.kind, notice.event_id, notice.audience, notice.status) == (
-            "event_update", event_id, {"event_id": event_id}, "scheduled")
+            "event_update", event_id, {"event_id": event_id, "waiting": True}, "scheduled")
         assert "活动变更" in notice.body and "小区中心广场" in notice.body and "12月4日" in notice.body
         # one more place: the neighbour on the waiting list moved up and is told privately
         statuses = {r.resident_id: r.status for r in s.query(EventSignup).filter_by(event_id=event_id)}
@@ -163,7 +164,7 @@ def test_cancel_asks_for_a_reason_then_a_confirmation(console, event_id, people,
     asked = _post(console, event_id, "cancel", {"reason": "会所 漏水维修"})
     assert asked.status_code == 200
     confirm = asked.text.split('id="confirm-cancel"', 1)[1].split("</div>", 1)[0]
-    assert "确认取消「冬至包饺子」" in confirm and "已报名的 1 位住户" in confirm and "会所 漏水维修" in confirm
+    assert "确认取消「冬至包饺子」" in confirm and "已报名和候补的 2 位住户" in confirm and "会所 漏水维修" in confirm
     assert 'name="confirm" value="yes"' in confirm and 'name="reason" value="会所 漏水维修"' in confirm
     _unchanged(session_factory, event_id)  # asking changed nothing
 
@@ -172,14 +173,14 @@ def test_cancel_asks_for_a_reason_then_a_confirmation(console, event_id, people,
     with session_factory() as s:
         notice = s.query(Notice).one()
         assert s.get(CommunityEvent, event_id).status == "cancelled"
-        assert (notice.kind, notice.audience) == ("event_update", {"event_id": event_id})
+        assert (notice.kind, notice.audience) == ("event_update", {"event_id": event_id, "waiting": True})
         assert "活动取消" in notice.body and "原因：会所 漏水维修" in notice.body
         entry = s.query(AuditEntry).filter_by(action="event.cancel").one()
         assert (entry.target, entry.detail["reason"], entry.detail["notice"]) == (
             f"event:{event_id}", "会所 漏水维修", notice.id)
         assert entry.staff_id == people.a.staff["manager"].id
     assert done.headers["location"] == f"/console/events/{event_id}?cancelled=1&notified={notice.id}"
-    assert _told(session_factory, notice.id) == ["刘女士"]
+    assert _told(session_factory, notice.id) == ["候补的邻居", "刘女士"]  # the waiting neighbour too
     page = console.get(done.headers["location"]).text
     assert 'id="cancelled"' in page and "已取消" in page
     assert 'id="edit-event"' not in page and 'id="cancel-event"' not in page
@@ -194,6 +195,27 @@ def test_cancel_asks_for_a_reason_then_a_confirmation(console, event_id, people,
     with session_factory() as s:
         assert s.query(Notice).count() == 1 and s.get(CommunityEvent, event_id).location == "会所"
         assert s.query(AuditEntry).filter(AuditEntry.action.in_(("event.edit", "event.cancel"))).count() == 1
+
+
+def test_with_nobody_signed_up_or_waiting_the_page_says_nobody_was_told(console, event_id, session_factory):
+    with session_factory() as s, s.begin():
+        for signup in s.query(EventSignup).filter_by(event_id=event_id):
+            signup.status = "withdrawn"
+    done = _post(console, event_id, "edit", {**SHOWN, "location": "小区中心广场"})
+    assert done.status_code == 303 and done.headers["location"] == f"/console/events/{event_id}?edited=1&nobody=1"
+    flash = console.get(done.headers["location"]).text.split('id="edited"', 1)[1].split("</div>", 1)[0]
+    assert "修改已保存" in flash and "没有人报名或候补" in flash and "未发送通知" in flash
+    asked = _post(console, event_id, "cancel", {"reason": "下雨"})
+    assert "目前没有人报名或候补" in asked.text.split('id="confirm-cancel"', 1)[1].split("</div>", 1)[0]
+    done = _post(console, event_id, "cancel", {"reason": "下雨", "confirm": "yes"})
+    assert done.headers["location"] == f"/console/events/{event_id}?cancelled=1&nobody=1"
+    flash = console.get(done.headers["location"]).text.split('id="cancelled"', 1)[1].split("</div>", 1)[0]
+    assert "活动已取消" in flash and "未发送通知" in flash
+    with session_factory() as s:
+        assert s.query(Notice).count() == 0
+        assert s.get(CommunityEvent, event_id).status == "cancelled"
+        assert [e.detail["notice"] for e in s.query(AuditEntry).order_by(AuditEntry.id)
+                if e.action in ("event.edit", "event.cancel")] == [None, None]
 
 
 def test_without_event_rights_or_csrf_nothing_changes(app, people, event_id, session_factory):

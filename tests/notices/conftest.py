@@ -1,7 +1,8 @@
 """A small community to send notices in: who is reachable on which channel, who owes, who signed up.
 
 Building 1: 1-1-0101 (floor 1, 住户1: WeChat and web chat, signed up to the event),
-1-2-0502 (floor 5, 五楼: Telegram), 1-2-0601 (floor 6, 六楼: blocked the bot on Telegram).
+1-2-0502 (floor 5, 五楼: Telegram, on the event's waiting list), 1-2-0601 (floor 6, 六楼: blocked the bot on
+Telegram, withdrew from the event).
 Building 2: 2-1-0101 (floor 1, 住户2: never bound a chat account, owes a bill).
 Another community `t2` has its own resident. Owners' group on Telegram, security's group on WeCom.
 """
@@ -96,6 +97,10 @@ def nw(session_factory, clock, settings) -> NoticeWorld:
         s.flush()
         s.add(EventSignup(community_id=cid, event_id=event.id, resident_id=world.residents["1"].id,
                           created_at=now, updated_at=now))
+        s.add(EventSignup(community_id=cid, event_id=event.id, resident_id=world.residents["五楼"].id,
+                          status="waiting", created_at=now, updated_at=now))
+        s.add(EventSignup(community_id=cid, event_id=event.id, resident_id=world.residents["六楼"].id,
+                          status="withdrawn", created_at=now, updated_at=now))
         s.add(GroupChat(community_id=cid, channel="telegram", chat_id="-1001", purpose="owners", title="业主群",
                         created_at=now))
         s.add(GroupChat(community_id=cid, channel="wecom", chat_id="sec-room", purpose="department",

@@ -26,7 +26,9 @@ CASES = [  # audience -> residents (by fixture key) it selects
     ({"buildings": ["1", "2"], "units": ["1-2"]}, {"五楼", "六楼"}),
     ({"units": ["1-2", "2-1"], "floors": [1, 5]}, {"2", "五楼"}),
     ({"arrears": True}, {"2"}),
-    ({"event_id": "EVENT"}, {"1"}),
+    ({"event_id": "EVENT"}, {"1"}),  # signed up only: not 五楼 (waiting), not 六楼 (withdrew)
+    ({"event_id": "EVENT", "waiting": True}, {"1", "五楼"}),  # and the waiting list; never the withdrawn
+    ({"event_id": "EVENT", "waiting": False}, {"1"}),
     ({"units": ["1-2"], "arrears": True}, {"2", "五楼", "六楼"}),
     ({"departments": ["security"]}, set()),
     ({"groups": True}, set()),
@@ -38,6 +40,21 @@ def test_resident_selectors(session, nw, clock, spec, expected):
     spec = {k: (nw.event_id if v == "EVENT" else v) for k, v in spec.items()}
     ids = audience.resident_ids(session, _notice(nw, clock, audience.normalise(spec)), 0, 100)
     assert ids == sorted(nw.rid(k) for k in expected)
+
+
+def test_the_event_keys_normalised():
+    assert audience.normalise({"event_id": 7, "waiting": True}) == audience.event_signed_or_waiting(7) == {
+        "event_id": 7, "waiting": True}
+    assert audience.normalise({"event_id": 7, "waiting": False}) == audience.event_signed(7) == {"event_id": 7}
+    assert audience.is_empty({"waiting": True}) and not audience.is_empty({"event_id": 7})
+
+
+def test_count_of_an_event_with_its_waiting_list(session, nw, clock):
+    signed = audience.count(session, nw.community_id, {"event_id": nw.event_id}, "event", clock.now())
+    both = audience.count(session, nw.community_id, {"event_id": nw.event_id, "waiting": True}, "event",
+                          clock.now())
+    assert (signed.residents, signed.by_channel) == (1, {"web": 1, "wechat": 1})
+    assert (both.residents, both.by_channel) == (2, {"telegram": 1, "web": 1, "wechat": 1})
 
 
 def test_paging_by_id_and_other_community_never_included(session, nw, clock):
@@ -92,6 +109,8 @@ def test_count_says_who_is_reachable_where_and_why_not(session, nw, clock):
     [], "all", {"everyone": True}, {"community": "yes"}, {"buildings": "3"}, {"buildings": [None]},
     {"buildings": [""]}, {"units": ["3"]}, {"floors": ["a-b"]}, {"floors": ["3-12"]}, {"departments": ["kitchen"]},
     {"event_id": -1}, {"event_id": True}, {"buildings": ["1"] * 201},
+    {"waiting": True}, {"community": True, "waiting": True}, {"event_id": 1, "waiting": "yes"},
+    {"event_id": 1, "waiting": 1},
 ])
 def test_bad_specs_are_refused(spec):
     with pytest.raises(BadAudience):

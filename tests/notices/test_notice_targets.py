@@ -20,6 +20,9 @@ CASES = [
     ("3栋2单元、5栋1单元", {"units": ["3-2", "5-1"]}, "3栋2单元、5栋1单元"),
     ("欠费住户", {"arrears": True}, "欠费住户"),
     ("活动#5", {"event_id": 5}, "活动#5报名者"),
+    ("活动#5含候补", {"event_id": 5, "waiting": True}, "活动#5报名者（含候补）"),
+    ("活动#5报名者（含候补）", {"event_id": 5, "waiting": True}, "活动#5报名者（含候补）"),
+    ("活动#5、活动#5含候补", {"event_id": 5, "waiting": True}, "活动#5报名者（含候补）"),
     ("业主群", {"groups": True}, "业主群"),
     ("工程部", {"departments": ["engineering"]}, "工程部"),
     ("保安", {"departments": ["security"]}, "秩序维护部"),
@@ -38,12 +41,16 @@ def test_parse_and_describe(text, audience, words):
 @pytest.mark.parametrize(("text", "says"), [
     ("火星", "看不懂通知对象「火星」"), ("2单元", "看不懂"), ("3楼", "看不懂"), ("3栋2单元12层", "暂不能按单元内的楼层"),
     ("全小区、厨房", "「厨房」"), ("3栋、5栋12层", "楼栋、单元和楼层请分开"), ("3栋12层、5栋13层", "请分开"),
-    ("3栋、3栋2单元", "请分开"), ("12层、3栋12层", "请分开"),
+    ("3栋、3栋2单元", "请分开"), ("12层、3栋12层", "请分开"), ("活动#5、活动#6含候补", "「活动#6含候补」：一条通知只能发给一个活动"),
 ])
 def test_refused_by_name(text, says):
     with pytest.raises(Invalid) as caught:
         notice_targets.parse(text)
     assert says in caught.value.text()
+
+
+def test_the_waiting_list_in_english():
+    assert notice_targets.describe({"event_id": 5, "waiting": True}, "en") == "event #5 sign-ups and waiting list"
 
 
 def test_nothing_typed_is_no_target():
