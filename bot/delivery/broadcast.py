@@ -47,6 +47,9 @@ log = logging.getLogger("guanjia.broadcast")
 # chat paused for longer (a 429, a group's per-minute limit) is deferred (back to the queue) instead of
 # holding up its worker.
 MAX_BOOK_AHEAD = 1.0
+# A timer wakes a millisecond or two late, and a platform's limits tolerate a send that much early: a turn
+# this close is taken at once. The booking still sets the pace: each one moves the limit's next turn on.
+EARLY_SECONDS = 0.002
 JOURNAL_GATHER_SECONDS = 0.002  # a flush waits this long for more marks and outcomes to write together
 JOURNAL_FLUSHES = 3  # flushes in flight at once: a commit's latency must not cap the sending rate
 
@@ -369,8 +372,8 @@ class BroadcastEngine:
         wait = sender.reserve(row, ahead=MAX_BOOK_AHEAD)
         if wait > MAX_BOOK_AHEAD:
             return wait  # not booked
-        if wait > 0:
-            await asyncio.sleep(wait)
+        if wait > EARLY_SECONDS:
+            await asyncio.sleep(wait - EARLY_SECONDS)
         return 0.0
 
     async def _heartbeat(self, token: str) -> None:
