@@ -12,7 +12,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, BigId, community_fk, pk
@@ -60,18 +60,24 @@ class Notice(Base):
     page_token: Mapped[str] = mapped_column(String(48), unique=True, default=new_page_token)
 
 
+OPEN_ROWS = "status IN ('queued', 'sending')"
+
+
 class NoticeDelivery(Base):
     """One notice to one chat of one recipient (a resident, a staff member or a group)."""
 
     __tablename__ = "notice_delivery"
     __table_args__ = (
         UniqueConstraint("notice_id", "channel", "chat_id", name="uq_notice_delivery_notice_chat"),
-        Index("ix_notice_delivery_due", "status", "priority", "next_attempt_at"),
-        Index("ix_notice_delivery_claim", "claim"),  # the engine renews and records by claim
+        # Only the open rows (a broadcast's rows leave it when they are final): the engine claims from it.
+        # Few indexes, because every row is updated three times on its way (claimed, marked, recorded); the
+        # engine renews and releases a claim by its rows' ids, and the unique index serves `notice_id`.
+        Index("ix_notice_delivery_due", "status", "priority", "next_attempt_at",
+              postgresql_where=text(OPEN_ROWS), sqlite_where=text(OPEN_ROWS)),
     )
 
     id: Mapped[int] = pk()
-    notice_id: Mapped[int] = mapped_column(BigId, ForeignKey("notice.id", ondelete="CASCADE"), index=True)
+    notice_id: Mapped[int] = mapped_column(BigId, ForeignKey("notice.id", ondelete="CASCADE"))
     resident_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("resident.id", ondelete="CASCADE"), nullable=True, index=True
     )

@@ -257,13 +257,13 @@ class BroadcastEngine:
                     notices[notice_id] = notice
         return rows, notices
 
-    def _renew(self, token: str) -> None:
+    def _renew(self, token: str, ids: list[int]) -> None:
         with transaction(self.session_factory) as session:
-            broadcast_rows.renew(session, self.clock.now(), token, self.lease)
+            broadcast_rows.renew(session, self.clock.now(), token, ids, self.lease)
 
-    def _finish(self, token: str, notice_ids: set[int]) -> None:
+    def _finish(self, token: str, ids: list[int], notice_ids: set[int]) -> None:
         with transaction(self.session_factory) as session:
-            broadcast_rows.release(session, token)
+            broadcast_rows.release(session, token, ids)
             broadcast_rows.finish_notices(session, notice_ids)
 
     def fan_out_once(self) -> fanout.FanoutStats:
@@ -300,7 +300,8 @@ class BroadcastEngine:
         if not rows:
             return 0
         self._busy += 1
-        beat = asyncio.create_task(self._heartbeat(token))
+        ids = [row.id for row in rows]
+        beat = asyncio.create_task(self._heartbeat(token, ids))
         tasks: list[asyncio.Task[None]] = []
         try:
             pending = deque(rows)
@@ -324,7 +325,7 @@ class BroadcastEngine:
         finally:
             beat.cancel()
             self._busy -= 1
-        await loop.run_in_executor(None, self._finish, token, set(notices))
+        await loop.run_in_executor(None, self._finish, token, ids, set(notices))
         return len(rows)
 
     def _count(self, journal: Journal, token: str, outcome: Outcome) -> None:
@@ -376,12 +377,12 @@ class BroadcastEngine:
             await asyncio.sleep(wait - EARLY_SECONDS)
         return 0.0
 
-    async def _heartbeat(self, token: str) -> None:
+    async def _heartbeat(self, token: str, ids: list[int]) -> None:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.lease / 3)
             try:
-                await loop.run_in_executor(None, self._renew, token)
+                await loop.run_in_executor(None, self._renew, token, ids)
             except Exception:
                 log.warning("could not renew broadcast lease %s", token, exc_info=True)
 

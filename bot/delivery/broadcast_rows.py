@@ -81,10 +81,10 @@ def claim(session: Session, now: datetime, token: str, lease_seconds: float, lim
                 r.attempts, langs.get(r.resident_id) or "zh") for r in rows]
 
 
-def renew(session: Session, now: datetime, token: str, lease_seconds: float) -> int:
+def renew(session: Session, now: datetime, token: str, ids: list[int], lease_seconds: float) -> int:
     """Extend the claim's lease. Rows locked right now (their outcome being written) are skipped, not
     waited for: a renewal must never deadlock with the journal; the next beat renews them if still open."""
-    mine = select(ND.id).where(ND.claim == token, ND.status.in_(OPEN))
+    mine = select(ND.id).where(ND.id.in_(ids), ND.claim == token, ND.status.in_(OPEN))
     if session.get_bind().dialect.name == "postgresql":
         mine = mine.with_for_update(skip_locked=True)
     result = session.execute(
@@ -152,9 +152,10 @@ def record(session: Session | Connection, now: datetime, token: str, outcomes: l
                         execution_options={"synchronize_session": False})
 
 
-def release(session: Session, token: str) -> None:
+def release(session: Session, token: str, ids: list[int]) -> None:
     """Give back rows of a claim that were never marked (a round cut short)."""
-    session.execute(update(ND).where(ND.claim == token, ND.status == "queued").values(claimed_until=None),
+    session.execute(update(ND).where(ND.id.in_(ids), ND.claim == token, ND.status == "queued")
+                    .values(claimed_until=None),
                     execution_options={"synchronize_session": False})
 
 

@@ -44,11 +44,34 @@ FROM jsonb_to_recordset(%(outcomes)s::jsonb)
 WHERE d.id = ANY(%(outcome_ids)s::bigint[]) AND d.id = v.id AND d.claim = v.claim AND d.status = v."from"
 """
 
-MARK = _MARKED
-RECORD = _RECORDED
-# Both at once, one round trip: the rows about to go are never among the outcomes (a row is marked just
-# before its send, and its outcome comes after), so the two updates never touch the same row.
-RECORD_AND_MARK = f"WITH recorded AS ({_RECORDED}), marked AS ({_MARKED}) SELECT id FROM marked"
+# One outcome and one mark, the usual flush (one unrecorded send per process): plain parameters, so the
+# statement's plan is the primary key's whatever the table's statistics, and PostgreSQL keeps one generic
+# plan instead of planning every execution.
+_ONE_MARKED = """
+UPDATE notice_delivery SET status = 'sending', attempts = attempts + 1
+WHERE id = %(mark_id)s AND claim = %(mark_claim)s AND status = 'queued'
+RETURNING id
+"""
+
+_ONE_RECORDED = """
+UPDATE notice_delivery
+SET status = %(status)s, error = %(error)s, external_id = %(external_id)s, via = %(via)s, sent_at = %(sent_at)s,
+    next_attempt_at = %(next_attempt_at)s, claimed_until = NULL
+WHERE id = %(id)s AND claim = %(claim)s AND status = %(from)s
+"""
+
+
+def _both(recorded: str, marked: str) -> str:
+    """Both at once, one round trip: the rows about to go are never among the outcomes (a row is marked just
+    before its send, and its outcome comes after), so the two updates never touch the same row."""
+    return f"WITH recorded AS ({recorded}), marked AS ({marked}) SELECT id FROM marked"
+
+
+MARK, RECORD, RECORD_AND_MARK = _MARKED, _RECORDED, _both(_RECORDED, _MARKED)
+MARK_ONE, RECORD_ONE, RECORD_AND_MARK_ONE = _ONE_MARKED, _ONE_RECORDED, _both(_ONE_RECORDED, _ONE_MARKED)
+
+# The journal's connections commit without waiting for the disk: a killed worker loses nothing (see `write`).
+SESSION_OPTIONS = "-c synchronous_commit=off"
 
 IDENTITIES_GONE = "UPDATE chat_identity SET unreachable = true WHERE id = ANY(%(ids)s::bigint[])"
 GROUPS_GONE = "UPDATE group_chat SET active = false WHERE id = ANY(%(ids)s::bigint[])"
@@ -75,7 +98,7 @@ class PgJournal:
             self._made += 1
             try:
                 conn = await psycopg.AsyncConnection.connect(
-                    self.conninfo, autocommit=True, options="-c synchronous_commit=off")
+                    self.conninfo, autocommit=True, options=SESSION_OPTIONS)
             except BaseException:
                 self._made -= 1
                 raise
@@ -93,18 +116,24 @@ class PgJournal:
     async def write(self, now: datetime, marks: list[tuple[str, int]], outcomes: list[tuple[str, Outcome]],
                     max_attempts: int) -> set[int]:
         """Outcomes and marks (as `BroadcastEngine.write_journal`) in one statement; the marked ids still ours."""
-        # Each list goes as one JSON document: one parameter for psycopg to pass, however many rows.
+        values = outcome_values(now, [o for _claim, o in outcomes], max_attempts)
+        for (claim, _o), v in zip(outcomes, values, strict=True):
+            v["claim"] = claim
         params: dict[str, Any] = {}
-        if outcomes:
-            values = outcome_values(now, [o for _claim, o in outcomes], max_attempts)
-            for (claim, _o), v in zip(outcomes, values, strict=True):
-                v["claim"] = claim
-            params["outcomes"] = json.dumps(values, default=datetime.isoformat)
-            params["outcome_ids"] = [v["id"] for v in values]
-        if marks:
-            params["marks"] = json.dumps([{"id": row_id, "claim": claim} for claim, row_id in marks])
-            params["mark_ids"] = [row_id for _claim, row_id in marks]
-        statement = RECORD_AND_MARK if outcomes and marks else RECORD if outcomes else MARK
+        if len(values) <= 1 and len(marks) <= 1:
+            if values:
+                params.update(values[0])
+            if marks:
+                params.update(mark_claim=marks[0][0], mark_id=marks[0][1])
+            statement = RECORD_AND_MARK_ONE if values and marks else RECORD_ONE if values else MARK_ONE
+        else:  # each list as one JSON document: one parameter for psycopg to pass, however many rows
+            if values:
+                params.update(outcomes=json.dumps(values, default=datetime.isoformat),
+                              outcome_ids=[v["id"] for v in values])
+            if marks:
+                params.update(marks=json.dumps([{"id": row_id, "claim": claim} for claim, row_id in marks]),
+                              mark_ids=[row_id for _claim, row_id in marks])
+            statement = RECORD_AND_MARK if values and marks else RECORD if values else MARK
         async with self._connection() as conn:
             cursor = await conn.execute(statement, params)
             ours = {row[0] for row in await cursor.fetchall()} if marks else set()
