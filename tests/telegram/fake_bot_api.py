@@ -91,6 +91,20 @@ class FakeBotApi:
         self._server.shutdown()
         self._server.server_close()
 
+    def handle(self, path: str, content_type: str, raw: bytes) -> tuple[int, bytes, str]:
+        """One HTTP request, whichever server read it: (status, body, content type)."""
+        path = urllib.parse.unquote(urllib.parse.urlsplit(path).path)
+        file_prefix = f"/file/bot{self.token}/"
+        if path.startswith(file_prefix):
+            file_id = path[len(file_prefix):].rsplit("/", 1)[-1].rsplit(".", 1)[0]
+            return 200, self.files.get(file_id, b"\xff\xd8\xff fake jpeg"), "application/octet-stream"
+        prefix = f"/bot{self.token}/"
+        if not path.startswith(prefix):
+            status, body = 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+        else:
+            status, body = self._answer(path[len(prefix):], _params(content_type, raw))
+        return status, json.dumps(body, ensure_ascii=False).encode(), "application/json"
+
     # ---- test helpers ------------------------------------------------------------------
 
     def fail(self, method: str, status: int, description: str, *, retry_after: int | None = None,
@@ -265,44 +279,9 @@ class FakeBotApi:
                 self._route()
 
             def _route(self) -> None:
-                path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
-                file_prefix = f"/file/bot{api.token}/"
-                if path.startswith(file_prefix):
-                    file_id = path[len(file_prefix):].rsplit("/", 1)[-1].rsplit(".", 1)[0]
-                    content = api.files.get(file_id, b"\xff\xd8\xff fake jpeg")
-                    self._reply(200, content, "application/octet-stream")
-                    return
-                prefix = f"/bot{api.token}/"
-                if not path.startswith(prefix):
-                    self._json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
-                    return
-                method = path[len(prefix):]
-                status, body = api._answer(method, self._params())
-                self._json(status, body)
-
-            def _params(self) -> dict[str, Any]:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                kind = self.headers.get("Content-Type", "")
-                if kind.startswith("application/json"):
-                    return json.loads(raw or b"{}")
-                if kind.startswith("multipart/form-data"):
-                    message = BytesParser(policy=HTTP).parsebytes(
-                        f"Content-Type: {kind}\r\n\r\n".encode() + raw)
-                    fields: dict[str, Any] = {}
-                    for part in message.iter_parts():
-                        name = part.get_param("name", header="content-disposition")
-                        payload = part.get_payload(decode=True) or b""
-                        if part.get_filename() is not None:
-                            fields[name] = {"upload": len(payload)}
-                        else:
-                            fields[name] = _value(payload.decode())
-                    return fields
-                form = urllib.parse.parse_qs(raw.decode(), keep_blank_values=True)
-                return {k: _value(v[-1]) for k, v in form.items()}
-
-            def _json(self, status: int, body: dict[str, Any]) -> None:
-                self._reply(status, json.dumps(body, ensure_ascii=False).encode(), "application/json")
+                self._reply(*api.handle(self.path, self.headers.get("Content-Type", ""), raw))
 
             def _reply(self, status: int, content: bytes, kind: str) -> None:
                 try:
@@ -315,6 +294,25 @@ class FakeBotApi:
                     pass  # the bot gave up on this request (a long poll cut short at shutdown), as Telegram sees it
 
         return Handler
+
+
+def _params(kind: str, raw: bytes) -> dict[str, Any]:
+    """A request's parameters: JSON, multipart form (uploads as their size) or urlencoded, as the Bot API takes."""
+    if kind.startswith("application/json"):
+        return json.loads(raw or b"{}")
+    if kind.startswith("multipart/form-data"):
+        message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {kind}\r\n\r\n".encode() + raw)
+        fields: dict[str, Any] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True) or b""
+            if part.get_filename() is not None:
+                fields[name] = {"upload": len(payload)}
+            else:
+                fields[name] = _value(payload.decode())
+        return fields
+    form = urllib.parse.parse_qs(raw.decode(), keep_blank_values=True)
+    return {k: _value(v[-1]) for k, v in form.items()}
 
 
 def _value(text: str) -> Any:
