@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from backend.catalogue import name, register
@@ -466,16 +466,23 @@ def acknowledge(session: Session, clock: Clock, resident: Resident, notice_id: i
     return notice
 
 
-def current_for(session: Session, clock: Clock, resident: Resident, *, category: str | None = None,
-                limit: int = 5) -> list[Notice]:
-    """Unexpired notices that went out to the resident's audience, newest first."""
-    now = clock.now()
-    query = (select(Notice).where(Notice.community_id == resident.community_id, Notice.status.in_(ACTIVE),
+def _current(community_id: int, now: datetime, category: str | None) -> Select[tuple[Notice]]:
+    query = (select(Notice).where(Notice.community_id == community_id, Notice.status.in_(ACTIVE),
                                   (Notice.expires_at.is_(None)) | (Notice.expires_at > now),
                                   Notice.scheduled_at <= now, Notice.scheduled_at > now - timedelta(days=30))
              .order_by(Notice.urgent.desc(), Notice.scheduled_at.desc(), Notice.id.desc()).limit(100))
-    if category:
-        query = query.where(Notice.category == category)
+    return query.where(Notice.category == category) if category else query
+
+
+def any_current(session: Session, clock: Clock, community_id: int, category: str | None = None) -> bool:
+    """Whether the community has any unexpired notice (of the category), whoever it went to."""
+    return session.scalar(_current(community_id, clock.now(), category).with_only_columns(Notice.id)) is not None
+
+
+def current_for(session: Session, clock: Clock, resident: Resident, *, category: str | None = None,
+                limit: int = 5) -> list[Notice]:
+    """Unexpired notices that went out to the resident's audience, newest first."""
+    query = _current(resident.community_id, clock.now(), category)
     found = []
     for notice in session.scalars(query):
         condition = audiences.resident_condition(notice.community_id, notice.audience or {}, notice.scheduled_at)

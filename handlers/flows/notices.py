@@ -45,6 +45,9 @@ register_texts({
     "resnotice.none": ("目前没有新的通知。有新通知会第一时间发给您。", "There are no current notices; new ones will reach you here."),
     "resnotice.list": ("📢 最近的通知：\n{lines}", "📢 Current notices:\n{lines}"),
     "resnotice.line": ("{urgent}【{category}】{title}（{when}）\n{body}", "{urgent}[{category}] {title} ({when})\n{body}"),
+    "resnotice.no_outage": ("目前没有计划停水停电的通知。如果您家里现在停水或停电，请告诉我是哪栋哪户、什么情况，我马上为您报修。",
+                            "There is no planned water or power cut at the moment. If yours is off now, tell me your "
+                            "building and flat and what happened, and I will report it for repair."),
     "resnotice.outage": ("关于停水停电的最新通知：\n{lines}\n如家中情况与通知不符，请告诉我，我来为您报修。",
                          "The current outage notices:\n{lines}\nIf your home is affected otherwise, tell me and I will "
                          "report a repair."),
@@ -111,12 +114,16 @@ def _list(ctx: Context, _m: re.Match[str]) -> bool | None:
 
 @text_command(OUTAGE, staff_only=False)
 def _outage(ctx: Context, _m: re.Match[str]) -> bool | None:
-    if ctx.staff is not None or ctx.who.resident is None:
+    if ctx.staff is not None:
         return False
-    found = notices.current_for(ctx.session, ctx.clock, ctx.who.resident, category="outage", limit=3)
-    if not found:
-        return False  # no planned outage: the NLU decides (a question for the FAQ, or a repair)
-    ctx.say("resnotice.outage", lines=_lines(ctx, found))
+    resident = ctx.who.resident
+    found = notices.current_for(ctx.session, ctx.clock, resident, category="outage", limit=3) if resident else []
+    if found:
+        ctx.say("resnotice.outage", lines=_lines(ctx, found))
+        return None
+    if resident is None and notices.any_current(ctx.session, ctx.clock, ctx.community.id, "outage"):
+        return False  # there are some, perhaps for other buildings: the assistant asks who this is first
+    ctx.say("resnotice.no_outage")  # nothing planned: say so, and offer a repair for what is happening now
     return None
 
 

@@ -169,10 +169,11 @@ def test_another_residents_notice_cannot_be_acknowledged(talk, session_factory, 
         assert s.scalar(select(NoticeDelivery.acked_at)) is None
 
 
-def test_no_outage_notice_leaves_the_question_to_the_assistant(talk):
-    # Without a current outage notice "停水到几点" is not answered from notices (the FAQ/NLU takes it).
-    [reply] = talk([("web-1", "停水到几点", r"[\s\S]+")])
-    assert "关于停水停电的最新通知" not in reply
+def test_no_outage_notice_says_so_and_offers_a_repair(talk):
+    # Without a current outage notice "停水到几点" is answered truthfully (not with the office hours), and what is
+    # happening now can be reported; "停水了" alone is still a repair for the assistant.
+    [reply] = talk([("web-1", "停水到几点", r"目前没有计划停水停电的通知[\s\S]*报修")])
+    assert "关于停水停电的最新通知" not in reply and "办公" not in reply
     talk([("web-1", "最近有什么通知", "目前没有新的通知")])
 
 
