@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import func, select, update
 
 from backend.db import transaction
@@ -132,7 +134,10 @@ def test_urgent_notices_go_first_and_429_is_retried_after_retry_after(session_fa
             bs.add_residents(s, place, 4, now, ("telegram",))
             routine = bs.notice(s, place, now, title="温馨提示", category="tip").id
         settings.broadcast_concurrency = settings.broadcast_lanes = 1  # one send at a time: the order shows
-        engine = _engine(session_factory, clock, settings, api)
+        # The limiter's own time runs 10,000x: the chat's 5 s pause after the 429 is over (0.5 ms) by its routine
+        # turn, however fast the engine gets there; the 429'd row itself waits its retry_after on the clock.
+        engine = _engine(session_factory, clock, settings, api,
+                         limiter=RateLimiter(now=lambda: time.monotonic() * 10_000))
         engine.fan_out_once()
         with transaction(session_factory) as s:
             urgent = bs.notice(s, place, now, title="紧急停水", urgent=True).id
